@@ -1,0 +1,447 @@
+//! Every problem deployc reports about a spec: its stable code, its severity,
+//! and all of its wording. Nothing else in the crate phrases a diagnostic.
+
+use std::fmt;
+
+use crate::values::Lint;
+
+/// Specs larger than this are refused before parsing: a real spec is a few KiB.
+pub const MAX_SPEC_BYTES: usize = 1 << 20;
+/// Nodes nest at most three deep in the language; anything much deeper is not a spec.
+pub const MAX_NESTING: usize = 16;
+/// EC2 refuses user-data larger than this.
+pub const USER_DATA_LIMIT: usize = 16_384;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Severity {
+    Warning,
+    Error,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Problem {
+    // Reading the file.
+    EmptySpec,
+    NotUtf8 { offset: usize },
+    TooLarge { size: usize },
+    TooDeep,
+    Syntax { message: String, help: Option<String> },
+    Json { message: String },
+
+    // The shape of the document.
+    UnknownNode { name: String, parent: &'static str, suggestion: Option<&'static str> },
+    UnknownProperty { name: String, node: String, suggestion: Option<&'static str> },
+    UnexpectedArgument { node: String, takes: &'static str },
+    MissingArgument { node: String, what: &'static str },
+    MissingProperty { node: String, property: &'static str },
+    WrongType { expected: &'static str, found: String },
+    DuplicateProperty { name: String },
+    DuplicateNode { name: String },
+    MissingNode { name: &'static str, parent: &'static str },
+    UnexpectedChildren { node: String },
+    TypeAnnotation,
+    VersionNotFirst,
+
+    // Single values.
+    InvalidName { value: String },
+    InvalidEnvKey { value: String },
+    PathNotAbsolute { value: String },
+    PathNotRelative { value: String },
+    InvalidPathChar { value: String, bad: char },
+    PathParent { value: String },
+    EmptyValue,
+    ControlCharacter,
+    InvalidDuration { value: String },
+    ZeroDuration { what: &'static str },
+    InvalidSize { value: String },
+    InvalidKeyword { value: String, expected: &'static [&'static str] },
+    InvalidRetention { value: i128 },
+    OutOfRange { what: &'static str, min: i128, max: i128, value: i128 },
+    InvalidUrl { value: String },
+    InvalidSsmRef { value: String },
+    InvalidImage { value: String },
+    InvalidAccount { value: String },
+    InvalidPackage { value: String },
+    InvalidBranch { value: String },
+    InvalidLogGroup { value: String },
+    InvalidLogStream { value: String },
+    DuplicateKey { key: String },
+
+    // The spec as a whole.
+    UnsupportedVersion { version: i128 },
+    DuplicateService { name: String },
+    BuildAndImage { service: String },
+    NeitherBuildNorImage { service: String },
+    UnknownService { name: String, suggestion: Option<String> },
+    RestartAlways,
+    ParallelWithoutMax,
+    MaxWithoutParallel,
+    SsmNotSupportedHere,
+    EnvFileWithoutTarget,
+    TokenNeedsHttps,
+    DuplicateLink { path: String },
+    LogDirIsFallback,
+    NothingToMeasure,
+    InvalidComposeProject { value: String },
+    AllowNotALint { name: String, suggestion: Option<&'static str> },
+    AllowAnError { name: String },
+    DuplicateAllow { lint: Lint },
+
+    // Lints.
+    StartBudget { start: String, budget: String, breakdown: String },
+    ContainerStopNotBelowStop { containers: String, stop: String },
+    LiteralSecret { what: String },
+    UserDataTooLarge { size: usize },
+    ParallelMemory { max: u32, peak: String, available: String },
+    ArgOverride { key: String, shared: String, service_value: String },
+    UnpinnedImage { image: String },
+    UnusedAllow { lint: Lint },
+}
+
+impl Problem {
+    pub fn code(&self) -> &'static str {
+        use Problem::*;
+        match self {
+            EmptySpec => "E0001",
+            NotUtf8 { .. } => "E0002",
+            TooLarge { .. } => "E0003",
+            TooDeep => "E0004",
+            Syntax { .. } => "E0005",
+            Json { .. } => "E0006",
+            UnknownNode { .. } => "E0101",
+            UnknownProperty { .. } => "E0102",
+            UnexpectedArgument { .. } => "E0103",
+            MissingArgument { .. } => "E0104",
+            MissingProperty { .. } => "E0105",
+            WrongType { .. } => "E0106",
+            DuplicateProperty { .. } => "E0107",
+            DuplicateNode { .. } => "E0108",
+            MissingNode { .. } => "E0109",
+            UnexpectedChildren { .. } => "E0110",
+            TypeAnnotation => "E0111",
+            VersionNotFirst => "E0112",
+            InvalidName { .. } => "E0201",
+            InvalidEnvKey { .. } => "E0202",
+            PathNotAbsolute { .. } => "E0203",
+            PathNotRelative { .. } => "E0204",
+            InvalidPathChar { .. } | PathParent { .. } => "E0205",
+            EmptyValue => "E0206",
+            ControlCharacter => "E0207",
+            InvalidDuration { .. } => "E0208",
+            ZeroDuration { .. } => "E0209",
+            InvalidSize { .. } => "E0210",
+            InvalidKeyword { .. } => "E0211",
+            InvalidRetention { .. } => "E0212",
+            OutOfRange { .. } => "E0213",
+            InvalidUrl { .. } => "E0214",
+            InvalidSsmRef { .. } => "E0215",
+            InvalidImage { .. } => "E0216",
+            InvalidAccount { .. } => "E0217",
+            InvalidPackage { .. } => "E0218",
+            InvalidBranch { .. } => "E0219",
+            InvalidLogGroup { .. } | InvalidLogStream { .. } => "E0220",
+            DuplicateKey { .. } => "E0221",
+            UnsupportedVersion { .. } => "E0301",
+            DuplicateService { .. } => "E0302",
+            BuildAndImage { .. } => "E0303",
+            NeitherBuildNorImage { .. } => "E0304",
+            UnknownService { .. } => "E0305",
+            RestartAlways => "E0306",
+            ParallelWithoutMax => "E0307",
+            MaxWithoutParallel => "E0308",
+            SsmNotSupportedHere => "E0309",
+            EnvFileWithoutTarget => "E0310",
+            TokenNeedsHttps => "E0311",
+            DuplicateLink { .. } => "E0312",
+            LogDirIsFallback => "E0313",
+            NothingToMeasure => "E0314",
+            InvalidComposeProject { .. } => "E0315",
+            AllowNotALint { .. } => "E0316",
+            AllowAnError { .. } => "E0317",
+            DuplicateAllow { .. } => "E0318",
+            StartBudget { .. } => "E0401",
+            ContainerStopNotBelowStop { .. } => "E0402",
+            LiteralSecret { .. } => "E0403",
+            UserDataTooLarge { .. } => "E0404",
+            ParallelMemory { .. } => "W0501",
+            ArgOverride { .. } => "W0502",
+            UnpinnedImage { .. } => "W0503",
+            UnusedAllow { .. } => "W0504",
+        }
+    }
+
+    pub fn severity(&self) -> Severity {
+        if self.code().starts_with('W') {
+            Severity::Warning
+        } else {
+            Severity::Error
+        }
+    }
+
+    /// The lint this warning belongs to, which `allow` can silence.
+    pub fn lint(&self) -> Option<Lint> {
+        match self {
+            Problem::ParallelMemory { .. } => Some(Lint::ParallelMemory),
+            Problem::ArgOverride { .. } => Some(Lint::ArgOverride),
+            Problem::UnpinnedImage { .. } => Some(Lint::UnpinnedImage),
+            _ => None,
+        }
+    }
+
+    pub fn message(&self) -> String {
+        use Problem::*;
+        match self {
+            EmptySpec => "the spec is empty".into(),
+            NotUtf8 { offset } => format!("the spec is not valid UTF-8 (first bad byte at offset {offset})"),
+            TooLarge { size } => format!(
+                "the spec is {} bytes, more than the {} bytes a spec may have",
+                size, MAX_SPEC_BYTES
+            ),
+            TooDeep => format!("nodes nest more than {MAX_NESTING} levels deep"),
+            Syntax { message, .. } => format!("invalid KDL: {}", lowercase_first(message)),
+            Json { message } => format!("invalid JSON spec: {message}"),
+            UnknownNode { name, parent, .. } => format!("unknown node `{name}` in {parent}"),
+            UnknownProperty { name, node, .. } => format!("unknown property `{name}` on `{node}`"),
+            UnexpectedArgument { node, .. } => format!("unexpected argument to `{node}`"),
+            MissingArgument { node, what } => format!("`{node}` needs an argument: {what}"),
+            MissingProperty { node, property } => format!("`{node}` needs the property `{property}`"),
+            WrongType { expected, found } => format!("expected {expected}, found {found}"),
+            DuplicateProperty { name } => format!("property `{name}` is given twice"),
+            DuplicateNode { name } => format!("`{name}` is given twice"),
+            MissingNode { name, parent } => format!("{parent} has no `{name}`"),
+            UnexpectedChildren { node } => format!("`{node}` takes no children"),
+            TypeAnnotation => "type annotations are not part of the spec language".into(),
+            VersionNotFirst => "`version` must be the first node".into(),
+            InvalidName { value } => format!("invalid name `{value}`"),
+            InvalidEnvKey { value } => format!("invalid variable name `{value}`"),
+            PathNotAbsolute { value } => format!("`{value}` is not an absolute path"),
+            PathNotRelative { value } => format!("`{value}` must be a relative path"),
+            InvalidPathChar { value, bad } => format!("path `{value}` contains {}", describe_char(*bad)),
+            PathParent { value } => format!("path `{value}` contains `..`"),
+            EmptyValue => "empty value".into(),
+            ControlCharacter => "the value contains a control character".into(),
+            InvalidDuration { value } => format!("invalid duration `{value}`"),
+            ZeroDuration { what } => format!("{what} cannot be zero"),
+            InvalidSize { value } => format!("invalid size `{value}`"),
+            InvalidKeyword { value, .. } => format!("invalid value `{value}`"),
+            InvalidRetention { value } => format!("CloudWatch cannot keep logs for {value} days"),
+            OutOfRange { what, min, max, value } => {
+                format!("{what} must be between {min} and {max}, not {value}")
+            }
+            InvalidUrl { value } => format!("invalid URL `{value}`"),
+            InvalidSsmRef { value } => format!("invalid SSM reference `{value}`"),
+            InvalidImage { value } => format!("invalid image reference `{value}`"),
+            InvalidAccount { value } => format!("invalid user or group name `{value}`"),
+            InvalidPackage { value } => format!("invalid package name `{value}`"),
+            InvalidBranch { value } => format!("invalid branch name `{value}`"),
+            InvalidLogGroup { value } => format!("invalid log group name `{value}`"),
+            InvalidLogStream { value } => format!("invalid log stream name `{value}`"),
+            DuplicateKey { key } => format!("`{key}` is set twice"),
+            UnsupportedVersion { version } => format!("unsupported spec version {version}"),
+            DuplicateService { name } => format!("service `{name}` is defined twice"),
+            BuildAndImage { service } => format!("service `{service}` has both `build` and `image`"),
+            NeitherBuildNorImage { service } => format!("service `{service}` has neither `build` nor `image`"),
+            UnknownService { name, .. } => format!("no service named `{name}`"),
+            RestartAlways => "`restart \"always\"` is not possible for this unit".into(),
+            ParallelWithoutMax => "parallel builds need a limit".into(),
+            MaxWithoutParallel => "`max` only applies to parallel builds".into(),
+            SsmNotSupportedHere => "SSM references are not read here".into(),
+            EnvFileWithoutTarget => "`env-file from=` needs the project's `env-file`".into(),
+            TokenNeedsHttps => "a repository token needs an https:// URL".into(),
+            DuplicateLink { path } => format!("`{path}` is linked twice"),
+            LogDirIsFallback => "the log directory and its fallback are the same".into(),
+            NothingToMeasure => "`metrics` selects nothing to collect".into(),
+            InvalidComposeProject { value } => format!("`{value}` is not a valid Compose project name"),
+            AllowNotALint { name, .. } => format!("`{name}` is not a lint"),
+            AllowAnError { name } => format!("`{name}` is an error, not a lint"),
+            DuplicateAllow { lint } => format!("`{lint}` is allowed twice"),
+            StartBudget { start, budget, .. } => {
+                format!("start timeout {start} is shorter than the worst-case start, {budget}")
+            }
+            ContainerStopNotBelowStop { containers, stop } => format!(
+                "containers get {containers} to stop, which is not below the stop timeout {stop}"
+            ),
+            LiteralSecret { what } => format!("{what} looks like a secret written into the spec"),
+            UserDataTooLarge { size } => format!(
+                "user-data is {size} bytes, {} over EC2's limit of {USER_DATA_LIMIT} bytes",
+                size - USER_DATA_LIMIT
+            ),
+            ParallelMemory { max, peak, available } => format!(
+                "{max} parallel builds may need {peak} of memory, more than `min-free memory` ({available})"
+            ),
+            ArgOverride { key, shared, service_value } => format!(
+                "build argument `{key}` is \"{service_value}\" here but \"{shared}\" for every other build"
+            ),
+            UnpinnedImage { image } => format!("image `{image}` is not pinned"),
+            UnusedAllow { lint } => format!("`allow \"{lint}\"` silences nothing"),
+        }
+    }
+
+    /// Text under the caret.
+    pub fn label(&self) -> Option<String> {
+        use Problem::*;
+        let text = match self {
+            UnknownNode { .. } | UnknownProperty { .. } => "not known here",
+            UnexpectedArgument { .. } => "not expected",
+            DuplicateProperty { .. } | DuplicateNode { .. } | DuplicateKey { .. } => "given again here",
+            DuplicateService { .. } => "defined again here",
+            DuplicateLink { .. } => "linked again here",
+            ZeroDuration { .. } => "zero",
+            UnknownService { .. } => "not a service of this spec",
+            LiteralSecret { .. } => "literal secret",
+            StartBudget { .. } => "too short",
+            _ => return None,
+        };
+        Some(text.to_owned())
+    }
+
+    pub fn help(&self) -> Option<String> {
+        use Problem::*;
+        let text = match self {
+            EmptySpec => "a spec starts with `version 1` and a `project` node; see the examples folder".into(),
+            NotUtf8 { .. } => "save the spec as UTF-8 text".into(),
+            TooLarge { .. } => "a spec describes one deployment in a few KiB; is this the right file?".into(),
+            TooDeep => format!("the language nests nodes at most 3 levels deep; {MAX_NESTING} is the limit"),
+            Syntax { help, .. } => return help.clone(),
+            Json { .. } => "a JSON spec has the same fields as the KDL language; see `deployc schema`".into(),
+            UnknownNode { suggestion: Some(s), .. } | UnknownProperty { suggestion: Some(s), .. } => {
+                format!("did you mean `{s}`?")
+            }
+            UnknownNode { parent, .. } => format!("remove it, or see `deployc schema` for what {parent} may contain"),
+            UnknownProperty { node, .. } => format!("remove it, or see `deployc schema` for the properties of `{node}`"),
+            UnexpectedArgument { node, takes } => format!("`{node}` takes {takes}"),
+            MissingArgument { node, .. } => format!("write it after the node name: `{node} \"...\"`"),
+            MissingProperty { node, property } => format!("add `{property}=\"...\"` to `{node}`"),
+            WrongType { expected, .. } if expected.contains("duration") => {
+                "durations are strings with units, such as \"90s\", \"20m\" or \"1h30m\"".into()
+            }
+            WrongType { expected, .. } if expected.contains("size") => {
+                "sizes are strings with units, such as \"512M\" or \"10G\"".into()
+            }
+            WrongType { expected, .. } if expected.contains("string") => "put the value in double quotes".into(),
+            WrongType { expected, .. } if expected.contains("boolean") => "write `#true` or `#false`".into(),
+            WrongType { .. } => return None,
+            DuplicateProperty { .. } => "remove one of them".into(),
+            DuplicateNode { name } => format!("`{name}` may appear once here; remove one"),
+            MissingNode { name: "version", .. } => "start the spec with `version 1`".into(),
+            MissingNode { name, .. } => format!("add a `{name}` node"),
+            UnexpectedChildren { .. } => "remove the `{ ... }` block".into(),
+            TypeAnnotation => "remove the `(...)` before the value".into(),
+            VersionNotFirst => "move `version 1` to the top of the file".into(),
+            InvalidName { .. } => "names use lowercase letters, digits, `_`, `.` and `-`, start with a letter or digit, and have at most 64 characters".into(),
+            InvalidEnvKey { .. } => "variable names use letters, digits and `_`, and do not start with a digit".into(),
+            PathNotAbsolute { .. } => "write the full path, starting with `/`".into(),
+            PathNotRelative { .. } => "this path is relative to the project root; remove the leading `/`".into(),
+            InvalidPathChar { .. } => "paths may use letters, digits and `.`, `_`, `-`, `/`, `@`, `+`; rename the directory or use a symlink".into(),
+            PathParent { .. } => "paths may not climb out of where they are resolved; write the path without `..`".into(),
+            EmptyValue => "give a value".into(),
+            ControlCharacter => "remove newlines, tabs and other control characters".into(),
+            InvalidDuration { .. } => "write a duration with units, largest first, such as \"90s\", \"20m\" or \"1h30m\"".into(),
+            ZeroDuration { .. } => "give a limit greater than zero, such as \"30s\"".into(),
+            InvalidSize { .. } => "write a size with a unit, such as \"512M\" or \"10G\"".into(),
+            InvalidKeyword { value, expected } => match crate::suggest::closest(value, expected.iter().copied()) {
+                Some(s) => format!("did you mean `{s}`? expected one of {}", list(expected)),
+                None => format!("expected one of {}", list(expected)),
+            },
+            InvalidRetention { value } => format!(
+                "the agent accepts {}; the nearest is {}",
+                RETENTION_DAYS.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(", "),
+                nearest_retention(*value)
+            ),
+            OutOfRange { .. } => return None,
+            InvalidUrl { .. } => "write a full http:// or https:// URL, without spaces or quotes".into(),
+            InvalidSsmRef { .. } => "write `ssm:` and the parameter name, such as \"ssm:/app/prod/token\"".into(),
+            InvalidImage { .. } => "write an image reference such as \"postgres:16.4\"".into(),
+            InvalidAccount { .. } => "user and group names use lowercase letters, digits, `_` and `-`".into(),
+            InvalidPackage { .. } => "write the name the host's package manager knows, such as \"git\"".into(),
+            InvalidBranch { .. } => "write a plain branch name such as \"main\"".into(),
+            InvalidLogGroup { .. } => "log group names use letters, digits and `.`, `-`, `_`, `/`, `#`".into(),
+            InvalidLogStream { .. } => "log stream names may not contain `:` or `*`".into(),
+            DuplicateKey { .. } => "remove one of them".into(),
+            UnsupportedVersion { .. } => "this deployc understands `version 1`".into(),
+            DuplicateService { .. } => "service names must be unique; rename or remove one".into(),
+            BuildAndImage { .. } => "a service is either built here (`build`) or pulled (`image`); remove one".into(),
+            NeitherBuildNorImage { service } => format!(
+                "add `build \"Dockerfile\"` to build it, or `image \"name:tag\"` to pull it, in `service \"{service}\"`"
+            ),
+            UnknownService { suggestion: Some(s), .. } => format!("did you mean `{s}`?"),
+            UnknownService { .. } => "name a `service` defined in this spec".into(),
+            RestartAlways => "the unit is Type=oneshot, which systemd refuses to restart \"always\"; use \"on-failure\" (containers restart through the compose file's `restart:`)".into(),
+            ParallelWithoutMax => "say how many builds may run at once, such as `order \"parallel\" max=3`: unbounded parallel builds exhaust memory".into(),
+            MaxWithoutParallel => "use `order \"parallel\" max=N`, or remove `max`".into(),
+            SsmNotSupportedHere => "values here are written into the artifacts as they are; put secrets in `host { env-file from=\"ssm:...\" }`".into(),
+            EnvFileWithoutTarget => "add `env-file \".env\"` to `project` to say where the file goes".into(),
+            TokenNeedsHttps => "the token is given to git over HTTPS; use the repository's https:// URL".into(),
+            DuplicateLink { .. } => "remove one of the `link` nodes".into(),
+            LogDirIsFallback => "the fallback is used when the log directory is not writable; pick another directory such as \"/tmp\"".into(),
+            NothingToMeasure => "add `memory` or `disk \"/\"` inside `metrics`, or remove it".into(),
+            InvalidComposeProject { .. } => "Compose project names use lowercase letters, digits, `_` and `-`, and start with a letter or digit".into(),
+            AllowNotALint { suggestion: Some(s), .. } => format!("did you mean `{s}`? lints are {}", list(Lint::WORDS)),
+            AllowNotALint { .. } => format!("lints are {}", list(Lint::WORDS)),
+            AllowAnError { .. } => format!("only warnings can be allowed: {}", list(Lint::WORDS)),
+            DuplicateAllow { .. } => "remove one of them".into(),
+            StartBudget { breakdown, .. } => format!(
+                "worst case: {breakdown}; raise `timeouts {{ start }}`, or leave it out and deployc uses the budget"
+            ),
+            ContainerStopNotBelowStop { .. } => "give containers less time than systemd gives the whole stop, such as `stop \"2m\" containers=\"90s\"`".into(),
+            LiteralSecret { .. } => "keep secrets in SSM: `token=\"ssm:/...\"` for the repository, `env-file from=\"ssm:/...\"` for the services".into(),
+            UserDataTooLarge { .. } => "add `gzip #true` to `host` (cloud-init reads gzip user-data), or move services into their own spec".into(),
+            ParallelMemory { .. } => "lower `max`, give the builds less `memory`, or raise `min-free memory`".into(),
+            ArgOverride { key, .. } => format!(
+                "remove the service's `{key}` so every build uses the shared value, or silence this with `allow \"arg-override\" reason=\"...\"`"
+            ),
+            UnpinnedImage { .. } => "pin a tag or digest, such as \"postgres:16.4\", or `allow \"unpinned-image\" reason=\"...\"`".into(),
+            UnusedAllow { .. } => "remove the `allow`".into(),
+        };
+        Some(text)
+    }
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message())
+    }
+}
+
+/// The retention periods CloudWatch Logs accepts, in days.
+pub const RETENTION_DAYS: [i128; 22] = [
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
+    3288, 3653,
+];
+
+fn nearest_retention(value: i128) -> i128 {
+    RETENTION_DAYS
+        .iter()
+        .copied()
+        .min_by_key(|d| (d - value).abs())
+        .unwrap_or(30)
+}
+
+fn list(words: &[&str]) -> String {
+    words.iter().map(|w| format!("`{w}`")).collect::<Vec<_>>().join(", ")
+}
+
+fn lowercase_first(s: &str) -> String {
+    let mut chars = s.chars();
+    match chars.next() {
+        Some(c) => c.to_lowercase().chain(chars).collect::<String>().trim_end_matches('.').to_owned(),
+        None => String::new(),
+    }
+}
+
+fn describe_char(c: char) -> String {
+    match c {
+        ' ' => "a space".into(),
+        c if c.is_control() => format!("the control character U+{:04X}", c as u32),
+        c => format!("`{c}`"),
+    }
+}
