@@ -233,7 +233,7 @@ impl<'a> Reader<'a> {
     }
 
     /// Every property, as `KEY=value` pairs added to `vars`.
-    fn vars(&mut self, d: &mut Diagnostics, vars: &mut Vars) {
+    fn vars(&mut self, d: &mut Diagnostics, vars: &mut VarsBuilder) {
         let props: Vec<&KdlEntry> = self
             .node
             .entries()
@@ -262,14 +262,15 @@ impl<'a> Reader<'a> {
             let Some(value) = convert::<Text>(d, entry) else {
                 continue;
             };
-            if let Some(first) = vars.get(key.as_str()) {
+            if let Some(first) = vars.seen.get(key.as_str()) {
                 d.push(
                     Diagnostic::new(Problem::DuplicateKey { key: key.to_string() }, key_span)
-                        .with_related(first.key.span, "first set here"),
+                        .with_related(*first, "first set here"),
                 );
                 continue;
             }
-            vars.0.push(Var { key, value });
+            vars.seen.insert(key.to_string(), key_span);
+            vars.vars.0.push(Var { key, value });
         }
         // Every property was read as a variable: none is unknown.
         self.vars_read = true;
@@ -324,6 +325,14 @@ impl<'a> Reader<'a> {
     }
 }
 
+/// Variables gathered from repeated `env` or `arg` nodes, with an index so
+/// that a repeated key is found without rescanning.
+#[derive(Default)]
+struct VarsBuilder {
+    vars: Vars,
+    seen: HashMap<String, Span>,
+}
+
 /// Tracks nodes that may appear once in a block.
 #[derive(Default)]
 struct Seen(HashMap<String, Span>);
@@ -376,7 +385,7 @@ fn list<T: FromKdl>(d: &mut Diagnostics, node: &KdlNode, what: &'static str) -> 
     values
 }
 
-fn vars_node(d: &mut Diagnostics, node: &KdlNode, vars: &mut Vars) {
+fn vars_node(d: &mut Diagnostics, node: &KdlNode, vars: &mut VarsBuilder) {
     let mut r = Reader::new(d, node);
     r.vars(d, vars);
     r.finish(d, "only KEY=\"value\" pairs");
@@ -505,6 +514,7 @@ fn decode_project(d: &mut Diagnostics, node: &KdlNode) -> Project {
     let name = name_arg(d, &mut r, "the project name");
     let mut project = placeholder_project();
     project.name = name;
+    let mut env = VarsBuilder::default();
     let mut seen = Seen::default();
     for child in r.children() {
         let key = child.name().value();
@@ -530,7 +540,7 @@ fn decode_project(d: &mut Diagnostics, node: &KdlNode) -> Project {
                 }
                 u.finish(d, "one argument: the user name");
             }
-            "env" => vars_node(d, child, &mut project.env),
+            "env" => vars_node(d, child, &mut env),
             "env-file" => project.env_file = single(d, child, "a path relative to the root"),
             "restart" => {
                 let mut u = Reader::new(d, child);
@@ -546,6 +556,7 @@ fn decode_project(d: &mut Diagnostics, node: &KdlNode) -> Project {
         }
     }
     r.finish(d, "one argument: the project name");
+    project.env = env.vars;
     project
 }
 
@@ -563,6 +574,7 @@ fn decode_service(d: &mut Diagnostics, node: &KdlNode) -> Option<Service> {
         timeout: None,
         memory: None,
     };
+    let mut args = VarsBuilder::default();
     let mut seen = Seen::default();
     for child in r.children() {
         let key = child.name().value();
@@ -586,13 +598,14 @@ fn decode_service(d: &mut Diagnostics, node: &KdlNode) -> Option<Service> {
             }
             "image" => service.image = single::<ImageRef>(d, child, "an image reference"),
             "requires" => service.requires.extend(list(d, child, "paths relative to the root")),
-            "arg" => vars_node(d, child, &mut service.arg),
+            "arg" => vars_node(d, child, &mut args),
             "timeout" => service.timeout = single(d, child, "a duration such as \"20m\""),
             "memory" => service.memory = single(d, child, "a size such as \"3G\""),
             _ => unknown_node(d, child, "`service`", SERVICE_NODES),
         }
     }
     r.finish(d, "one argument: the service name");
+    service.arg = args.vars;
     Some(service)
 }
 
@@ -603,6 +616,7 @@ const BUILD_NODES: &[&str] = &[
 fn decode_build(d: &mut Diagnostics, node: &KdlNode) -> Build {
     let mut r = Reader::new(d, node);
     let mut build = Build::default();
+    let mut args = VarsBuilder::default();
     let mut seen = Seen::default();
     for child in r.children() {
         let key = child.name().value();
@@ -652,7 +666,7 @@ fn decode_build(d: &mut Diagnostics, node: &KdlNode) -> Build {
                 m.finish(d, "no arguments, only disk= and memory=");
             }
             "ignored" => build.ignored.extend(list(d, child, "patterns such as \"vendor/\"")),
-            "arg" => vars_node(d, child, &mut build.arg),
+            "arg" => vars_node(d, child, &mut args),
             "docker" => {
                 if let Some(v) = single(d, child, "\"docker\" or \"podman\"") {
                     build.docker = v;
@@ -662,6 +676,7 @@ fn decode_build(d: &mut Diagnostics, node: &KdlNode) -> Build {
         }
     }
     r.finish(d, "no arguments");
+    build.arg = args.vars;
     build
 }
 

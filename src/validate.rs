@@ -353,9 +353,11 @@ fn lint_parallel_memory(spec: &Spec, w: &mut Diagnostics) {
 }
 
 fn lint_arg_overrides(spec: &Spec, w: &mut Diagnostics) {
+    let shared_args: HashMap<&str, &crate::model::Var> =
+        spec.build.arg.iter().map(|v| (v.key.as_str(), v)).collect();
     for service in &spec.service {
         for var in service.arg.iter() {
-            if let Some(shared) = spec.build.arg.get(var.key.as_str())
+            if let Some(shared) = shared_args.get(var.key.as_str())
                 && shared.value.as_str() != var.value.as_str()
             {
                 w.push(
