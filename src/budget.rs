@@ -4,8 +4,11 @@
 use crate::model::Spec;
 use crate::values::{Duration, Order};
 
-/// What the build script allows the preflight: 30s for the engine to answer
-/// and 4m to prune the builder cache, plus the quick checks.
+/// How long the preflight waits for the container engine to answer.
+pub const ENGINE_ANSWER: Duration = Duration::from_secs(30);
+/// How long the preflight lets a builder cache prune run.
+pub const PRUNE: Duration = Duration::from_secs(4 * 60);
+/// The preflight's limit: the engine, a prune, and the quick checks.
 pub const PREFLIGHT: Duration = Duration::from_secs(5 * 60);
 /// systemd's own work between stages, and the last health poll.
 pub const SLACK: Duration = Duration::from_secs(60);
@@ -81,7 +84,7 @@ pub fn start_budget(spec: &Spec) -> Budget {
     let external = spec.service.iter().filter(|s| s.image.is_some()).count() as u64;
     if external > 0 {
         stages.push((
-            format!("pull {external}×{}", *spec.timeouts.pull),
+            format!("pull ({external} image{})", if external == 1 { "" } else { "s" }),
             Duration::from_secs(external * spec.timeouts.pull.secs()),
         ));
     }

@@ -38,6 +38,18 @@ enum Command {
         #[command(flatten)]
         diagnostics: DiagnosticArgs,
     },
+    /// Compile specs and write their artifacts; only files that change are written.
+    #[command(after_help = "Examples:\n  deployc render\n  deployc render examples/mcp-portal.kdl -o golden/mcp-portal")]
+    Render {
+        /// Spec files (`-` reads standard input).
+        #[arg(default_value = "deploy.kdl")]
+        specs: Vec<PathBuf>,
+        /// Output folder. Default: `deploy/` next to the spec.
+        #[arg(short, long, value_name = "DIR")]
+        output: Option<PathBuf>,
+        #[command(flatten)]
+        diagnostics: DiagnosticArgs,
+    },
     /// Print the JSON Schema of the spec language.
     Schema,
 }
@@ -73,6 +85,11 @@ pub fn main() -> i32 {
 fn run(cli: Cli) -> Exit {
     match cli.command {
         Command::Check { specs, diagnostics } => check(&specs, &diagnostics, cli.quiet),
+        Command::Render {
+            specs,
+            output,
+            diagnostics,
+        } => render(&specs, output.as_deref(), &diagnostics, cli.quiet),
         Command::Schema => {
             print!("{}", crate::schema());
             Exit::Success
@@ -111,7 +128,7 @@ fn print_error_line(message: &str) {
 }
 
 /// Prints a spec's diagnostics and returns its exit status.
-fn report(checked: &mut Checked, args: &DiagnosticArgs, quiet: bool, verb: &str) -> Exit {
+fn report(checked: &mut Checked, args: &DiagnosticArgs, quiet: bool, verb: &str, status_line: bool) -> Exit {
     if args.deny_warnings {
         checked.diagnostics.deny_warnings();
     }
@@ -144,7 +161,7 @@ fn report(checked: &mut Checked, args: &DiagnosticArgs, quiet: bool, verb: &str)
         }
         Exit::Invalid
     } else {
-        if !quiet && args.message_format == MessageFormat::Human {
+        if status_line && !quiet && args.message_format == MessageFormat::Human {
             let status = if warnings > 0 { counted } else { "ok".to_owned() };
             eprintln!("{:>9} {}: {status}", past_tense(verb), checked.source.name);
         }
@@ -177,11 +194,87 @@ fn check(specs: &[PathBuf], args: &DiagnosticArgs, quiet: bool) -> Exit {
                 Exit::Io
             }
             Ok((name, bytes)) => {
-                let mut checked = crate::check(&name, &bytes);
-                report(&mut checked, args, quiet, "check")
+                let mut compiled = crate::compile(&name, &bytes);
+                report(&mut compiled.checked, args, quiet, "check", true)
             }
         };
         worst = worst.max(exit);
     }
     worst
+}
+
+/// `deploy/` next to the spec, or in the current folder for standard input.
+fn default_output(spec: &std::path::Path) -> PathBuf {
+    if spec.as_os_str() == "-" {
+        return PathBuf::from("deploy");
+    }
+    spec.parent().map_or_else(|| PathBuf::from("deploy"), |p| p.join("deploy"))
+}
+
+fn human_size(bytes: usize) -> String {
+    if bytes < 1024 {
+        format!("{bytes} B")
+    } else {
+        format!("{:.1} KiB", bytes as f64 / 1024.0)
+    }
+}
+
+fn render(specs: &[PathBuf], output: Option<&std::path::Path>, args: &DiagnosticArgs, quiet: bool) -> Exit {
+    let mut worst = Exit::Success;
+    for path in specs {
+        let exit = render_one(path, output, args, quiet);
+        worst = worst.max(exit);
+    }
+    worst
+}
+
+fn render_one(path: &std::path::Path, output: Option<&std::path::Path>, args: &DiagnosticArgs, quiet: bool) -> Exit {
+    let (name, bytes) = match read_spec(path) {
+        Ok(read) => read,
+        Err(message) => {
+            print_error_line(&message);
+            return Exit::Io;
+        }
+    };
+    let mut compiled = crate::compile(&name, &bytes);
+    let exit = report(&mut compiled.checked, args, quiet, "render", false);
+    let (Exit::Success, Some(artifacts)) = (exit, compiled.artifacts) else {
+        return exit.max(Exit::Invalid);
+    };
+    let dir = output.map_or_else(|| default_output(path), std::path::Path::to_path_buf);
+    if let Err(e) = std::fs::create_dir_all(&dir) {
+        print_error_line(&format!("cannot create `{}`: {}", dir.display(), io_reason(&e)));
+        return Exit::Io;
+    }
+    for artifact in &artifacts {
+        match crate::output::write_artifact(&dir, artifact) {
+            Ok(status) => {
+                if !quiet {
+                    let mut line = format!(
+                        "{:>9} {} ({})",
+                        status.as_str(),
+                        dir.join(&artifact.file).display(),
+                        human_size(artifact.bytes.len())
+                    );
+                    if compiled.plan.as_ref().and_then(|p| p.files.user_data.as_ref()) == Some(&artifact.file) {
+                        line.push_str(&format!(
+                            ", {} of EC2's {} byte user-data limit",
+                            artifact.bytes.len(),
+                            crate::problem::USER_DATA_LIMIT
+                        ));
+                    }
+                    eprintln!("{line}");
+                }
+            }
+            Err(e) => {
+                print_error_line(&format!(
+                    "cannot write `{}`: {}",
+                    dir.join(&artifact.file).display(),
+                    io_reason(&e)
+                ));
+                return Exit::Io;
+            }
+        }
+    }
+    Exit::Success
 }

@@ -8,8 +8,11 @@ pub mod cli;
 pub mod decode;
 pub mod diagnostic;
 pub mod model;
+pub mod output;
 pub mod parse;
+pub mod plan;
 pub mod problem;
+pub mod render;
 pub mod span;
 pub mod suggest;
 pub mod validate;
@@ -47,6 +50,48 @@ pub fn check(name: &str, bytes: &[u8]) -> Checked {
         source,
         spec,
         diagnostics,
+    }
+}
+
+/// A spec compiled in memory: its check, and its plan and artifacts when it has no errors.
+pub struct Compiled {
+    pub checked: Checked,
+    pub plan: Option<plan::Plan>,
+    pub artifacts: Option<Vec<render::Artifact>>,
+}
+
+/// Checks the spec, then plans and renders it when it is valid. Nothing is written.
+pub fn compile(name: &str, bytes: &[u8]) -> Compiled {
+    let mut checked = check(name, bytes);
+    let Some(spec) = &checked.spec else {
+        return Compiled {
+            checked,
+            plan: None,
+            artifacts: None,
+        };
+    };
+    let spec_file = std::path::Path::new(name)
+        .file_name()
+        .map_or_else(|| name.to_owned(), |f| f.to_string_lossy().into_owned());
+    let plan = plan::plan(spec, &spec_file);
+    match render::render_all(&plan) {
+        Ok(artifacts) => Compiled {
+            checked,
+            plan: Some(plan),
+            artifacts: Some(artifacts),
+        },
+        Err(render::RenderFailure::UserDataTooLarge { size }) => {
+            let span = spec.host.as_ref().map_or(span::Span::NONE, |h| h.span);
+            checked
+                .diagnostics
+                .report(problem::Problem::UserDataTooLarge { size }, span);
+            checked.spec = None;
+            Compiled {
+                checked,
+                plan: None,
+                artifacts: None,
+            }
+        }
     }
 }
 

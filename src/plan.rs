@@ -1,0 +1,706 @@
+//! The resolved plan: every path, name, command line and limit decided once,
+//! from a valid spec. Renderers only format it; none of them derives a path.
+
+use serde::Serialize;
+
+use crate::budget;
+use crate::model::Spec;
+use crate::validate::{COMPOSE_PROJECT_VAR, default_containers_stop};
+use crate::values::{AbsPath, CacheMode, Engine, Order, Progress, RestartPolicy};
+
+/// Where deployc's own files go on the host.
+const UNIT_DIR: &str = "/etc/systemd/system";
+const SCRIPT_DIR: &str = "/usr/local/libexec/deployc";
+const STATE_ROOT: &str = "deployc";
+const CLOUDWATCH_ETC: &str = "/opt/aws/amazon-cloudwatch-agent/etc";
+const CLOUDWATCH_CTL: &str = "/opt/aws/amazon-cloudwatch-agent/bin/amazon-cloudwatch-agent-ctl";
+/// A broken build may fail this many starts in a row before systemd gives up.
+const START_LIMIT_BURST: u64 = 3;
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Plan {
+    /// The spec's file name, for headers.
+    pub spec_file: String,
+    pub project: String,
+    pub description: String,
+    pub docs: Option<String>,
+    pub files: Files,
+    pub paths: Paths,
+    pub user: String,
+    pub group: String,
+    pub is_root: bool,
+    pub engine: EnginePlan,
+    pub compose: ComposePlan,
+    /// The unit's and the build script's environment, in order.
+    pub env: Vec<EnvVar>,
+    pub builds: Vec<BuildPlan>,
+    /// Built service names, in build order.
+    pub build_names: Vec<String>,
+    pub pulls: Vec<PullPlan>,
+    pub parallel: Option<u32>,
+    pub log_dir: String,
+    pub log_fallback: String,
+    pub min_free_disk_kib: Option<u64>,
+    pub min_free_memory_kib: Option<u64>,
+    pub prune_below_kib: Option<u64>,
+    /// Patterns each build context's `.dockerignore` must list.
+    pub ignored: Vec<String>,
+    /// Directories left out of build fingerprints, relative to the context (`./vendor`).
+    pub fingerprint_prune: Vec<String>,
+    pub cache: CachePlan,
+    pub links: Vec<LinkPlan>,
+    pub timeouts: TimeoutPlan,
+    pub restart: RestartPlan,
+    pub health: HealthPlan,
+    pub hardening: Hardening,
+    pub host: Option<HostPlan>,
+    pub cloudwatch: Option<CloudwatchPlan>,
+}
+
+/// Artifact file names in the output folder.
+#[derive(Clone, Debug, Serialize)]
+pub struct Files {
+    pub unit: String,
+    pub build_script: String,
+    pub user_data: Option<String>,
+    pub cloudwatch: Option<String>,
+}
+
+/// Installed paths on the host.
+#[derive(Clone, Debug, Serialize)]
+pub struct Paths {
+    pub root: String,
+    pub unit_name: String,
+    pub unit: String,
+    pub build_script: String,
+    pub build_script_dir: String,
+    pub state_dir: String,
+    /// `StateDirectory=`: the state directory relative to /var/lib.
+    pub state_directory: String,
+    pub docker_config: String,
+    pub lock: String,
+    /// Holds one file per service that has been built on this host.
+    pub markers_dir: String,
+    pub fingerprints_dir: String,
+    pub compose_file: String,
+    pub env_file: Option<String>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct EnginePlan {
+    pub name: &'static str,
+    /// Its absolute path, for unit files.
+    pub binary: &'static str,
+    /// The unit that serves its API.
+    pub daemon_unit: &'static str,
+    /// `info --format` template printing where images and the build cache live.
+    pub data_root_format: &'static str,
+    pub image_id_format: &'static str,
+    pub prune_args: Vec<&'static str>,
+    /// Arguments `build` always gets.
+    pub build_args: Vec<&'static str>,
+    pub is_podman: bool,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct ComposePlan {
+    pub project_name: String,
+    /// Global options of `<engine> compose`, before the subcommand.
+    pub options: Vec<String>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct EnvVar {
+    pub key: String,
+    pub value: String,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct BuildPlan {
+    pub service: String,
+    pub dockerfile: String,
+    pub context: String,
+    /// `--target` and `--build-arg KEY=value` options: shared arguments, then this service's.
+    pub options: Vec<String>,
+    pub timeout_secs: u64,
+    pub timeout: String,
+    /// The image as Compose names it, without tag.
+    pub image: String,
+    pub requires: Vec<String>,
+    /// The ignore files the engine reads, most specific first.
+    pub ignore_files: Vec<String>,
+    pub marker: String,
+    pub fingerprint: String,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct PullPlan {
+    pub service: String,
+    pub image: String,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct CachePlan {
+    pub first_build_no_cache: bool,
+    pub rebuild_no_cache: bool,
+    pub skip_unchanged: bool,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct LinkPlan {
+    pub target: String,
+    pub source: String,
+    pub missing: &'static str,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct TimeoutPlan {
+    pub start_secs: u64,
+    pub start: String,
+    pub budget: String,
+    pub stop_secs: u64,
+    pub containers_secs: u64,
+    pub reload_secs: u64,
+    pub pull_secs: u64,
+    pub pull: String,
+    pub up_secs: u64,
+    pub preflight_engine_secs: u64,
+    pub prune_secs: u64,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct RestartPlan {
+    pub policy: &'static str,
+    pub delay_secs: u64,
+    pub limit_interval_secs: u64,
+    pub limit_burst: u64,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct HealthPlan {
+    pub running: Vec<String>,
+    pub http: Vec<HttpPlan>,
+    pub timeout_secs: u64,
+    pub timeout: String,
+    pub interval_secs: u64,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct HttpPlan {
+    pub url: String,
+    pub status: u16,
+}
+
+/// Sandboxing choices that depend on the spec.
+#[derive(Clone, Debug, Serialize)]
+pub struct Hardening {
+    /// No health check needs the network: the engine socket is a file.
+    pub private_network: bool,
+    pub address_families: Vec<&'static str>,
+    /// Every HTTP check targets this host.
+    pub localhost_only: bool,
+    /// `yes`, or `read-only` when a path the unit uses is under /home or /root.
+    pub protect_home: &'static str,
+    pub read_write_paths: Vec<String>,
+    /// `LogsDirectory=`, when the log directory is under /var/log.
+    pub logs_directory: Option<String>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct HostPlan {
+    pub log: String,
+    pub log_dir: String,
+    pub packages: Vec<String>,
+    pub attempts: u32,
+    pub delay_secs: u64,
+    pub backoff: &'static str,
+    pub docker_wait_secs: u64,
+    pub repo: Option<RepoPlan>,
+    pub env_file: Option<EnvFilePlan>,
+    /// Reads a token or an env-file from SSM.
+    pub uses_ssm: bool,
+    pub gzip: bool,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct RepoPlan {
+    pub url: String,
+    pub branch: String,
+    pub token_parameter: Option<String>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct EnvFilePlan {
+    pub parameter: String,
+    pub path: String,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct CloudwatchPlan {
+    pub config_path: String,
+    pub config_dir: String,
+    pub ctl: &'static str,
+    pub log_group: String,
+    pub retention_days: Option<i64>,
+    pub files: Vec<CollectedFile>,
+    pub metrics: Option<MetricsPlan>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct CollectedFile {
+    pub path: String,
+    pub stream: String,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct MetricsPlan {
+    pub interval_secs: u64,
+    pub memory: bool,
+    pub disk: Vec<String>,
+}
+
+/// Compose's own rule for project names: lowercase, and only `a-z0-9_-`.
+fn compose_project_name(spec: &Spec) -> String {
+    match spec.project.env.get(COMPOSE_PROJECT_VAR) {
+        Some(var) => var.value.to_string(),
+        None => spec
+            .project
+            .name
+            .as_str()
+            .chars()
+            .filter(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '_' | '-'))
+            .collect(),
+    }
+}
+
+fn engine_plan(engine: Engine, progress: Progress) -> EnginePlan {
+    let progress_args = match progress {
+        Progress::Plain => vec!["--progress=plain"],
+        Progress::Auto => vec![],
+    };
+    match engine {
+        Engine::Docker => EnginePlan {
+            name: "docker",
+            binary: "/usr/bin/docker",
+            daemon_unit: "docker.service",
+            data_root_format: "{{.DockerRootDir}}",
+            image_id_format: "{{.Id}}",
+            prune_args: vec!["builder", "prune", "--force"],
+            build_args: progress_args,
+            is_podman: false,
+        },
+        // Podman prints plain progress already and has no --progress flag.
+        Engine::Podman => EnginePlan {
+            name: "podman",
+            binary: "/usr/bin/podman",
+            daemon_unit: "podman.socket",
+            data_root_format: "{{.Store.GraphRoot}}",
+            image_id_format: "{{.Id}}",
+            prune_args: vec!["image", "prune", "--force"],
+            build_args: vec![],
+            is_podman: true,
+        },
+    }
+}
+
+/// The plan for a spec that validated without errors.
+pub fn plan(spec: &Spec, spec_file: &str) -> Plan {
+    let project = spec.project.name.to_string();
+    let root: AbsPath = spec
+        .project
+        .root
+        .as_ref()
+        .map(|r| r.value.clone())
+        .unwrap_or_else(|| format!("/opt/{project}").parse().expect("project names are path-safe"));
+    let state_directory = format!("{STATE_ROOT}/{project}");
+    let state_dir = format!("/var/lib/{state_directory}");
+    let unit_name = format!("{project}.service");
+    let build_script_name = format!("{project}-build.sh");
+    let compose_file = root.join(&spec.project.compose_file);
+    let env_file = spec.project.env_file.as_ref().map(|f| root.join(f));
+    let engine = engine_plan(*spec.build.docker, *spec.build.progress);
+    let compose_project = compose_project_name(spec);
+
+    let mut compose_options = Vec::new();
+    compose_options.extend([
+        "--project-name".to_owned(),
+        compose_project.clone(),
+        "--project-directory".to_owned(),
+        root.to_string(),
+        "--file".to_owned(),
+        compose_file.to_string(),
+    ]);
+    if let Some(env_file) = &env_file {
+        compose_options.extend(["--env-file".to_owned(), env_file.to_string()]);
+    }
+
+    let docker_config = format!("{state_dir}/docker-config");
+    let markers_dir = format!("{state_dir}/built");
+    let fingerprints_dir = format!("{state_dir}/fingerprints");
+    let mut env = vec![EnvVar {
+        key: "DOCKER_CONFIG".into(),
+        value: docker_config.clone(),
+    }];
+    if engine.is_podman {
+        // Under the unit, podman talks to the podman service like the docker CLI
+        // talks to dockerd, so the unit needs no privileges to build.
+        env.push(EnvVar {
+            key: "CONTAINER_HOST".into(),
+            value: "unix:///run/podman/podman.sock".into(),
+        });
+    }
+    if spec.project.env.get(COMPOSE_PROJECT_VAR).is_none() {
+        env.push(EnvVar {
+            key: COMPOSE_PROJECT_VAR.into(),
+            value: compose_project.clone(),
+        });
+    }
+    env.extend(spec.project.env.iter().map(|v| EnvVar {
+        key: v.key.to_string(),
+        value: v.value.to_string(),
+    }));
+
+    let builds: Vec<BuildPlan> = spec
+        .service
+        .iter()
+        .filter_map(|service| {
+            let build = service.build.as_ref()?;
+            let context = root.join(&build.context);
+            let dockerfile = context.join(&build.dockerfile);
+            let timeout = service.timeout.as_ref().map_or(*spec.build.timeout, |t| **t);
+            let mut options: Vec<String> = Vec::new();
+            if let Some(target) = &build.target {
+                options.extend(["--target".to_owned(), target.to_string()]);
+            }
+            let shared = spec.build.arg.iter().filter(|v| service.arg.get(v.key.as_str()).is_none());
+            for var in shared.chain(service.arg.iter()) {
+                options.extend(["--build-arg".to_owned(), format!("{}={}", var.key, var.value)]);
+            }
+            let name = service.name.to_string();
+            // Docker prefers <Dockerfile>.dockerignore; podman reads .containerignore first.
+            let ignore_files = if engine.is_podman {
+                vec![context.join_str(".containerignore"), context.join_str(".dockerignore")]
+            } else {
+                vec![
+                    format!("{dockerfile}.dockerignore").parse().expect("a path plus a suffix"),
+                    context.join_str(".dockerignore"),
+                ]
+            };
+            Some(BuildPlan {
+                image: format!("{compose_project}-{name}"),
+                dockerfile: dockerfile.to_string(),
+                ignore_files: ignore_files.iter().map(|f| f.to_string()).collect(),
+                context: context.to_string(),
+                options,
+                timeout_secs: timeout.secs(),
+                timeout: timeout.to_string(),
+                requires: service.requires.iter().map(|r| root.join(r).to_string()).collect(),
+                marker: format!("{markers_dir}/{name}"),
+                fingerprint: format!("{fingerprints_dir}/{name}"),
+                service: name,
+            })
+        })
+        .collect();
+    let pulls = spec
+        .service
+        .iter()
+        .filter_map(|s| {
+            s.image.as_ref().map(|image| PullPlan {
+                service: s.name.to_string(),
+                image: image.to_string(),
+            })
+        })
+        .collect();
+
+    let log_dir = spec
+        .build
+        .log_dir
+        .as_ref()
+        .map(|l| l.value.clone())
+        .unwrap_or_else(|| format!("/var/log/{project}").parse().expect("project names are path-safe"));
+
+    let budget = budget::start_budget(spec);
+    let start = spec.timeouts.start.as_ref().map_or(budget.rounded(), |s| **s);
+    let stop = *spec.timeouts.stop;
+    let containers = spec
+        .timeouts
+        .containers
+        .as_ref()
+        .map_or(default_containers_stop(stop), |c| **c);
+    let restart_delay = spec.project.restart.delay.secs();
+
+    let health = match &spec.health {
+        Some(h) => HealthPlan {
+            running: h.running.iter().map(|r| r.to_string()).collect(),
+            http: h
+                .http
+                .iter()
+                .map(|c| HttpPlan {
+                    url: c.url.to_string(),
+                    status: *c.status,
+                })
+                .collect(),
+            timeout_secs: h.timeout.secs(),
+            timeout: h.timeout.to_string(),
+            interval_secs: h.interval.secs(),
+        },
+        None => HealthPlan {
+            running: spec.service.iter().map(|s| s.name.to_string()).collect(),
+            http: Vec::new(),
+            timeout_secs: crate::model::default_health_timeout().secs(),
+            timeout: crate::model::default_health_timeout().to_string(),
+            interval_secs: crate::model::default_health_interval().secs(),
+        },
+    };
+
+    let links: Vec<LinkPlan> = spec
+        .symlinks
+        .iter()
+        .flat_map(|group| {
+            group.link.iter().map(|link| LinkPlan {
+                target: root.join(&link.path).to_string(),
+                source: group.from.join(&link.path).to_string(),
+                missing: link.missing.as_str(),
+            })
+        })
+        .collect();
+
+    let hardening = hardening(spec, &root, &log_dir, &health);
+
+    let host = spec.host.as_ref().map(|h| HostPlan {
+        log: h.log.to_string(),
+        log_dir: parent(&h.log.value),
+        packages: host_packages(spec, h),
+        attempts: *h.retry.attempts,
+        delay_secs: h.retry.delay.secs(),
+        backoff: h.retry.backoff.as_str(),
+        docker_wait_secs: h.docker_wait.secs(),
+        repo: h.repo.as_ref().map(|r| RepoPlan {
+            url: r.url.to_string(),
+            branch: r.branch.to_string(),
+            token_parameter: r.token.as_ref().map(|t| t.parameter().to_owned()),
+        }),
+        env_file: h.env_file.as_ref().and_then(|from| {
+            env_file.as_ref().map(|path| EnvFilePlan {
+                parameter: from.parameter().to_owned(),
+                path: path.to_string(),
+            })
+        }),
+        uses_ssm: h.env_file.is_some() || h.repo.as_ref().is_some_and(|r| r.token.is_some()),
+        gzip: *h.gzip,
+    });
+
+    let cloudwatch = spec.cloudwatch.as_ref().map(|cw| {
+        let mut files = Vec::new();
+        if let Some(host) = &spec.host {
+            files.push(CollectedFile {
+                path: host.log.to_string(),
+                stream: "{instance_id}/user-data".into(),
+            });
+        }
+        for dir in [&log_dir, &spec.build.log_fallback.value] {
+            files.push(CollectedFile {
+                path: format!("{dir}/build-*.log"),
+                stream: "{instance_id}/build".into(),
+            });
+        }
+        for file in &cw.file {
+            let name = file.path.as_str().rsplit('/').next().unwrap_or("file");
+            files.push(CollectedFile {
+                path: file.path.to_string(),
+                stream: file
+                    .stream
+                    .as_ref()
+                    .map_or_else(|| format!("{{instance_id}}/{name}"), |s| s.to_string()),
+            });
+        }
+        CloudwatchPlan {
+            config_path: format!("{CLOUDWATCH_ETC}/{project}-cloudwatch-agent.json"),
+            config_dir: CLOUDWATCH_ETC.to_owned(),
+            ctl: CLOUDWATCH_CTL,
+            log_group: cw.log_group.to_string(),
+            retention_days: cw.retention_days.as_ref().map(|d| **d),
+            files,
+            metrics: cw.metrics.as_ref().map(|m| MetricsPlan {
+                interval_secs: m.interval.secs(),
+                memory: m.memory,
+                disk: m.disk.iter().map(|d| d.to_string()).collect(),
+            }),
+        }
+    });
+
+    let user_data_file = spec.host.as_ref().map(|h| {
+        if *h.gzip {
+            "user-data.sh.gz".to_owned()
+        } else {
+            "user-data.sh".to_owned()
+        }
+    });
+
+    Plan {
+        spec_file: spec_file.to_owned(),
+        description: spec
+            .project
+            .description
+            .as_ref()
+            .map_or_else(|| format!("{project} (Docker Compose, deployed by deployc)"), |d| d.to_string()),
+        docs: spec.project.docs.as_ref().map(|d| d.to_string()),
+        files: Files {
+            unit: unit_name.clone(),
+            build_script: build_script_name.clone(),
+            user_data: user_data_file,
+            cloudwatch: spec.cloudwatch.as_ref().map(|_| "cloudwatch-agent.json".to_owned()),
+        },
+        paths: Paths {
+            root: root.to_string(),
+            unit: format!("{UNIT_DIR}/{unit_name}"),
+            unit_name,
+            build_script: format!("{SCRIPT_DIR}/{build_script_name}"),
+            build_script_dir: SCRIPT_DIR.to_owned(),
+            lock: format!("{state_dir}/lock"),
+            docker_config,
+            markers_dir,
+            fingerprints_dir,
+            state_dir,
+            state_directory,
+            compose_file: compose_file.to_string(),
+            env_file: env_file.map(|f| f.to_string()),
+        },
+        user: spec.project.user.to_string(),
+        group: spec.project.group.to_string(),
+        is_root: spec.project.user.as_str() == "root",
+        engine,
+        compose: ComposePlan {
+            project_name: compose_project,
+            options: compose_options,
+        },
+        env,
+        build_names: builds.iter().map(|b| b.service.clone()).collect(),
+        builds,
+        pulls,
+        parallel: match *spec.build.order {
+            Order::Parallel => spec.build.max.as_ref().map(|m| **m),
+            Order::Sequential => None,
+        },
+        log_dir: log_dir.to_string(),
+        log_fallback: spec.build.log_fallback.to_string(),
+        min_free_disk_kib: spec.build.min_free_disk.as_ref().map(|s| s.kib()),
+        min_free_memory_kib: spec.build.min_free_memory.as_ref().map(|s| s.kib()),
+        prune_below_kib: spec.cache.prune_below.as_ref().map(|s| s.kib()),
+        ignored: spec.build.ignored.iter().map(|p| p.to_string()).collect(),
+        fingerprint_prune: fingerprint_prune(spec),
+        cache: CachePlan {
+            first_build_no_cache: *spec.cache.first_build == CacheMode::NoCache,
+            rebuild_no_cache: *spec.cache.rebuild == CacheMode::NoCache,
+            skip_unchanged: *spec.cache.skip_unchanged,
+        },
+        links,
+        timeouts: TimeoutPlan {
+            start_secs: start.secs(),
+            start: start.to_string(),
+            budget: budget.breakdown(),
+            stop_secs: stop.secs(),
+            containers_secs: containers.secs(),
+            reload_secs: spec.timeouts.reload.secs(),
+            pull_secs: spec.timeouts.pull.secs(),
+            pull: spec.timeouts.pull.to_string(),
+            up_secs: spec.timeouts.up.secs(),
+            preflight_engine_secs: budget::ENGINE_ANSWER.secs(),
+            prune_secs: budget::PRUNE.secs(),
+        },
+        restart: RestartPlan {
+            policy: match *spec.project.restart.policy {
+                RestartPolicy::No => "no",
+                RestartPolicy::OnFailure => "on-failure",
+                RestartPolicy::Always => unreachable!("validation rejects restart \"always\""),
+            },
+            delay_secs: restart_delay,
+            // Wide enough to hold every failed start, so the limit can trigger.
+            limit_interval_secs: START_LIMIT_BURST * (start.secs() + restart_delay) + 60,
+            limit_burst: START_LIMIT_BURST,
+        },
+        health,
+        hardening,
+        host,
+        cloudwatch,
+        project,
+    }
+}
+
+fn parent(path: &AbsPath) -> String {
+    match path.as_str().rsplit_once('/') {
+        Some(("", _)) | None => "/".to_owned(),
+        Some((dir, _)) => dir.to_owned(),
+    }
+}
+
+/// The spec's packages, plus what the bootstrap itself runs: git to clone,
+/// the CloudWatch agent to ship logs.
+fn host_packages(spec: &Spec, host: &crate::model::Host) -> Vec<String> {
+    let mut packages: Vec<String> = host.packages.iter().map(|p| p.to_string()).collect();
+    let mut add = |name: &str| {
+        if !packages.iter().any(|p| p == name) {
+            packages.push(name.to_owned());
+        }
+    };
+    if host.repo.is_some() {
+        add("git");
+    }
+    if spec.cloudwatch.is_some() {
+        add("amazon-cloudwatch-agent");
+    }
+    packages
+}
+
+/// Plain directory patterns of `ignored` (`vendor/`, `/node_modules`) as
+/// `find` paths: Docker never sends them, so they cannot change a build.
+fn fingerprint_prune(spec: &Spec) -> Vec<String> {
+    spec.build
+        .ignored
+        .iter()
+        .map(|p| p.as_str().trim_start_matches('/').trim_end_matches('/'))
+        .filter(|p| {
+            !p.is_empty()
+                && p.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '/'))
+                && !p.split('/').any(|part| part == "..")
+        })
+        .map(|p| format!("./{p}"))
+        .collect()
+}
+
+fn hardening(spec: &Spec, root: &AbsPath, log_dir: &AbsPath, health: &HealthPlan) -> Hardening {
+    let needs_network = !health.http.is_empty();
+    let localhost_only = needs_network
+        && spec.health.iter().flat_map(|h| &h.http).all(|c| {
+            let host = c.url.host();
+            host == "localhost" || host == "::1" || host.starts_with("127.")
+        });
+    let var_log: AbsPath = "/var/log".parse().expect("valid");
+    let logs_directory = (log_dir.starts_with(&var_log) && log_dir != &var_log)
+        .then(|| log_dir.as_str()["/var/log/".len()..].to_owned());
+    let mut read_write_paths = vec![root.to_string()];
+    if logs_directory.is_none() {
+        // Optional ("-"): the build script falls back when it cannot write there.
+        read_write_paths.push(format!("-{log_dir}"));
+    }
+    let homes: Vec<AbsPath> = ["/home", "/root", "/run/user"]
+        .iter()
+        .map(|h| h.parse().expect("valid"))
+        .collect();
+    let mut used = vec![root.clone(), log_dir.clone()];
+    used.extend(spec.symlinks.iter().map(|s| s.from.value.clone()));
+    let under_home = used.iter().any(|p| homes.iter().any(|h| p.starts_with(h)));
+    Hardening {
+        private_network: !needs_network,
+        address_families: if needs_network {
+            vec!["AF_UNIX", "AF_INET", "AF_INET6"]
+        } else {
+            vec!["AF_UNIX"]
+        },
+        localhost_only,
+        protect_home: if under_home { "read-only" } else { "yes" },
+        read_write_paths,
+        logs_directory,
+    }
+}

@@ -1,0 +1,271 @@
+//! Renderers: one per artifact, each formatting the plan and nothing else.
+//!
+//! Templates are compiled into the binary. Handlebars runs in strict mode and
+//! its escape function is replaced by a tripwire: a bare `{{value}}` renders a
+//! marker that fails the render, so every value must go through one of the
+//! target escapers registered here (`sh`, `unit_arg`, `unit_env`, …).
+
+mod build_script;
+mod cloudwatch;
+pub mod escape;
+mod unit;
+mod user_data;
+
+use handlebars::{
+    Context, Handlebars, Helper, HelperDef, HelperResult, Output, RenderContext, RenderError,
+    RenderErrorReason,
+};
+use serde_json::Value;
+
+use crate::plan::Plan;
+use crate::problem::USER_DATA_LIMIT;
+
+/// Printed by a bare `{{value}}`; never part of a finished artifact.
+const TRIPWIRE: &str = "\u{0}deployc: value printed without an escaper\u{0}";
+
+/// One file of the output folder.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Artifact {
+    pub file: String,
+    pub bytes: Vec<u8>,
+    pub executable: bool,
+}
+
+/// Why a plan could not be rendered.
+#[derive(Debug)]
+pub enum RenderFailure {
+    /// The user-data is over EC2's limit and the spec did not ask for gzip.
+    UserDataTooLarge { size: usize },
+}
+
+/// Every artifact of a plan, in a fixed order.
+pub fn render_all(plan: &Plan) -> Result<Vec<Artifact>, RenderFailure> {
+    let templates = registry();
+    let unit = unit::render(&templates, plan);
+    let build_script = build_script::render(&templates, plan);
+    let cloudwatch = cloudwatch::render(plan);
+    let mut artifacts = vec![
+        Artifact {
+            file: plan.files.unit.clone(),
+            bytes: unit.clone().into_bytes(),
+            executable: false,
+        },
+        Artifact {
+            file: plan.files.build_script.clone(),
+            bytes: build_script.clone().into_bytes(),
+            executable: true,
+        },
+    ];
+    if let (Some(file), Some(host)) = (&plan.files.user_data, &plan.host) {
+        let script = user_data::render(&templates, plan, &unit, &build_script, cloudwatch.as_deref());
+        let bytes = if host.gzip {
+            gzip(script.as_bytes())
+        } else {
+            script.into_bytes()
+        };
+        if bytes.len() > USER_DATA_LIMIT {
+            return Err(RenderFailure::UserDataTooLarge { size: bytes.len() });
+        }
+        artifacts.push(Artifact {
+            file: file.clone(),
+            bytes,
+            executable: !host.gzip,
+        });
+    }
+    if let (Some(file), Some(json)) = (&plan.files.cloudwatch, cloudwatch) {
+        artifacts.push(Artifact {
+            file: file.clone(),
+            bytes: json.into_bytes(),
+            executable: false,
+        });
+    }
+    Ok(artifacts)
+}
+
+/// Deterministic gzip: no file name, no timestamp.
+fn gzip(data: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut encoder = flate2::GzBuilder::new()
+        .mtime(0)
+        .operating_system(3)
+        .write(Vec::new(), flate2::Compression::best());
+    encoder.write_all(data).expect("writing to memory");
+    encoder.finish().expect("writing to memory")
+}
+
+/// The template registry with the escapers as its only way to print values.
+fn registry() -> Handlebars<'static> {
+    let mut hb = Handlebars::new();
+    hb.set_strict_mode(true);
+    hb.register_escape_fn(|_| TRIPWIRE.to_owned());
+    hb.register_helper("sh", Box::new(Escaper(escape::bash)));
+    hb.register_helper("unit_arg", Box::new(Escaper(escape::unit_arg)));
+    hb.register_helper("unit_text", Box::new(Escaper(escape::unit_text)));
+    hb.register_helper("comment", Box::new(Escaper(comment)));
+    hb.register_helper("sh_words", Box::new(WordsEscaper(escape::bash)));
+    hb.register_helper("unit_args", Box::new(WordsEscaper(escape::unit_arg)));
+    hb.register_helper("unit_env", Box::new(unit_env_helper));
+    hb.register_helper("num", Box::new(number_helper));
+    hb.register_helper("heredoc", Box::new(heredoc_helper));
+    for (name, text) in [
+        ("unit", unit::TEMPLATE),
+        ("build_script", build_script::TEMPLATE),
+        ("user_data", user_data::TEMPLATE),
+    ] {
+        hb.register_template_string(name, text)
+            .unwrap_or_else(|e| panic!("template {name} does not parse: {e}"));
+    }
+    hb
+}
+
+/// Renders a registered template; a failure here is a bug in deployc.
+fn render_template(hb: &Handlebars, name: &str, plan: &impl serde::Serialize) -> String {
+    let text = hb
+        .render(name, plan)
+        .unwrap_or_else(|e| panic!("template {name} failed to render: {e}"));
+    assert!(
+        !text.contains('\u{0}'),
+        "template {name} prints a value without an escaper"
+    );
+    text
+}
+
+/// Text for a comment line: a spec file name may hold a newline, which would
+/// end the comment and start a directive or a command.
+fn comment(s: &str) -> String {
+    s.chars().map(|c| if c.is_control() { '?' } else { c }).collect()
+}
+
+fn param<'a>(h: &'a Helper, index: usize) -> Result<&'a Value, RenderError> {
+    h.param(index)
+        .map(|p| p.value())
+        .ok_or_else(|| RenderErrorReason::ParamNotFoundForIndex("escaper", index).into())
+}
+
+fn scalar(value: &Value) -> Result<String, RenderError> {
+    match value {
+        Value::String(s) => Ok(s.clone()),
+        Value::Number(n) => Ok(n.to_string()),
+        other => Err(RenderErrorReason::Other(format!("cannot escape {other}")).into()),
+    }
+}
+
+struct Escaper(fn(&str) -> String);
+
+impl HelperDef for Escaper {
+    fn call<'reg: 'rc, 'rc>(
+        &self,
+        h: &Helper<'rc>,
+        _: &'reg Handlebars<'reg>,
+        _: &'rc Context,
+        _: &mut RenderContext<'reg, 'rc>,
+        out: &mut dyn Output,
+    ) -> HelperResult {
+        out.write(&(self.0)(&scalar(param(h, 0)?)?))?;
+        Ok(())
+    }
+}
+
+/// A list of words, each escaped, joined by spaces.
+struct WordsEscaper(fn(&str) -> String);
+
+impl HelperDef for WordsEscaper {
+    fn call<'reg: 'rc, 'rc>(
+        &self,
+        h: &Helper<'rc>,
+        _: &'reg Handlebars<'reg>,
+        _: &'rc Context,
+        _: &mut RenderContext<'reg, 'rc>,
+        out: &mut dyn Output,
+    ) -> HelperResult {
+        let Value::Array(items) = param(h, 0)? else {
+            return Err(RenderErrorReason::Other("expected a list".into()).into());
+        };
+        let words: Result<Vec<String>, RenderError> =
+            items.iter().map(|v| scalar(v).map(|s| (self.0)(&s))).collect();
+        out.write(&words?.join(" "))?;
+        Ok(())
+    }
+}
+
+fn unit_env_helper(
+    h: &Helper,
+    _: &Handlebars,
+    _: &Context,
+    _: &mut RenderContext,
+    out: &mut dyn Output,
+) -> HelperResult {
+    let key = scalar(param(h, 0)?)?;
+    let value = scalar(param(h, 1)?)?;
+    out.write(&escape::unit_env(&key, &value))?;
+    Ok(())
+}
+
+/// The body of a quoted heredoc, then its delimiter line: printed verbatim,
+/// which is safe only because no line of the body is the delimiter.
+fn heredoc_helper(
+    h: &Helper,
+    _: &Handlebars,
+    _: &Context,
+    _: &mut RenderContext,
+    out: &mut dyn Output,
+) -> HelperResult {
+    let body = scalar(param(h, 0)?)?;
+    let delimiter = scalar(param(h, 1)?)?;
+    if body.lines().any(|line| line == delimiter) {
+        return Err(RenderErrorReason::Other(format!("a line of the body is the delimiter {delimiter}")).into());
+    }
+    out.write(&body)?;
+    if !body.ends_with('\n') {
+        out.write("\n")?;
+    }
+    out.write(&delimiter)?;
+    Ok(())
+}
+
+fn number_helper(
+    h: &Helper,
+    _: &Handlebars,
+    _: &Context,
+    _: &mut RenderContext,
+    out: &mut dyn Output,
+) -> HelperResult {
+    match param(h, 0)? {
+        Value::Number(n) => {
+            out.write(&n.to_string())?;
+            Ok(())
+        }
+        other => Err(RenderErrorReason::Other(format!("expected a number, got {other}")).into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_bare_value_trips_the_wire() {
+        let mut hb = registry();
+        hb.register_template_string("t", "x={{value}}").unwrap();
+        let text = hb.render("t", &serde_json::json!({"value": "$(id)"})).unwrap();
+        assert!(text.contains('\u{0}'));
+    }
+
+    #[test]
+    fn templates_never_use_triple_braces() {
+        for text in [unit::TEMPLATE, build_script::TEMPLATE, user_data::TEMPLATE] {
+            assert!(!text.contains("{{{"), "triple braces skip the escapers");
+            assert!(!text.contains("{{&"), "{{& skips the escapers");
+        }
+    }
+
+    #[test]
+    fn gzip_is_deterministic_and_readable() {
+        use std::io::Read;
+        let data = b"#!/bin/bash\necho hi\n".repeat(100);
+        assert_eq!(gzip(&data), gzip(&data));
+        let mut decoded = Vec::new();
+        flate2::read::GzDecoder::new(&gzip(&data)[..]).read_to_end(&mut decoded).unwrap();
+        assert_eq!(decoded, data);
+    }
+}

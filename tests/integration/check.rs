@@ -1,0 +1,334 @@
+//! `deployc check`: exit statuses, several specs, standard input, the default
+//! spec, JSON diagnostics, colour, KDL v1 and JSON specs.
+
+use crate::support::{repo_file, Deployc};
+
+const VALID: &str = "tests/fixtures/valid.kdl";
+const INVALID: &str = "tests/bad_specs/unknown-node.kdl";
+
+#[test]
+fn a_valid_spec_exits_0() {
+    Deployc::new()
+        .args(["check", VALID])
+        .run()
+        .status(0)
+        .stdout_empty()
+        .stderr_is("  checked tests/fixtures/valid.kdl: ok\n");
+}
+
+#[test]
+fn every_fixture_spec_is_valid() {
+    for spec in [
+        "tests/fixtures/valid.kdl",
+        "tests/fixtures/every-node.kdl",
+        "tests/fixtures/every-node.json",
+        "tests/fixtures/v1.kdl",
+        "tests/fixtures/valid.json",
+    ] {
+        Deployc::new()
+            .args(["check", "--deny-warnings", spec])
+            .run()
+            .status(0)
+            .stderr_is(&format!("  checked {spec}: ok\n"));
+    }
+}
+
+#[test]
+fn an_invalid_spec_exits_2() {
+    Deployc::new()
+        .args(["check", INVALID])
+        .run()
+        .invalid_spec()
+        .stdout_empty()
+        .stderr_contains("error[E0101]: unknown node `servce` in the spec")
+        .stderr_contains(" --> tests/bad_specs/unknown-node.kdl:4:1\n")
+        .stderr_contains("= help: did you mean `service`?")
+        .stderr_contains("error: could not check `tests/bad_specs/unknown-node.kdl`: 1 error\n");
+}
+
+#[test]
+fn a_missing_file_exits_3() {
+    Deployc::new()
+        .args(["check", "tests/fixtures/does-not-exist.kdl"])
+        .run()
+        .status(3)
+        .stdout_empty()
+        .stderr_is("error: cannot read `tests/fixtures/does-not-exist.kdl`: no such file or directory\n");
+}
+
+#[test]
+fn a_directory_exits_3() {
+    Deployc::new()
+        .args(["check", "tests/fixtures"])
+        .run()
+        .status(3)
+        .stdout_empty()
+        .stderr_is("error: cannot read `tests/fixtures`: is a directory\n");
+}
+
+#[test]
+fn several_specs_are_each_reported_and_the_worst_exit_wins() {
+    Deployc::new()
+        .args(["check", VALID, "tests/fixtures/every-node.kdl"])
+        .run()
+        .status(0)
+        .stderr_is(
+            "  checked tests/fixtures/valid.kdl: ok\n  checked tests/fixtures/every-node.kdl: ok\n",
+        );
+
+    let output = Deployc::new().args(["check", INVALID, VALID]).run();
+    output
+        .status(2)
+        .stderr_contains("could not check `tests/bad_specs/unknown-node.kdl`")
+        .stderr_contains("checked tests/fixtures/valid.kdl: ok");
+    let invalid_at = output.stderr.find("could not check").unwrap();
+    let valid_at = output.stderr.find("checked tests/fixtures/valid.kdl").unwrap();
+    assert!(invalid_at < valid_at, "specs are reported in the order given");
+
+    // A missing file (3) is worse than an invalid spec (2); the specs after it
+    // are still checked.
+    Deployc::new()
+        .args(["check", VALID, "missing.kdl", INVALID])
+        .run()
+        .status(3)
+        .stderr_contains("checked tests/fixtures/valid.kdl: ok")
+        .stderr_contains("error: cannot read `missing.kdl`")
+        .stderr_contains("could not check `tests/bad_specs/unknown-node.kdl`");
+    Deployc::new()
+        .args(["check", INVALID, "missing.kdl"])
+        .run()
+        .status(3)
+        .stderr_contains("could not check `tests/bad_specs/unknown-node.kdl`");
+}
+
+#[test]
+fn dash_reads_standard_input() {
+    let spec = std::fs::read(repo_file(INVALID)).unwrap();
+    Deployc::new()
+        .args(["check", "-"])
+        .stdin(spec)
+        .run()
+        .invalid_spec()
+        .stderr_contains(" --> <stdin>:4:1\n")
+        .stderr_contains("error: could not check `<stdin>`: 1 error");
+
+    let spec = std::fs::read(repo_file(VALID)).unwrap();
+    Deployc::new()
+        .args(["check", "-"])
+        .stdin(spec)
+        .run()
+        .status(0)
+        .stderr_is("  checked <stdin>: ok\n");
+}
+
+#[test]
+fn empty_standard_input_is_an_empty_spec() {
+    Deployc::new()
+        .args(["check", "-"])
+        .run()
+        .invalid_spec()
+        .stderr_contains("error[E0001]: the spec is empty")
+        .stderr_contains("--> <stdin>");
+}
+
+#[test]
+fn the_default_spec_is_deploy_kdl_in_the_current_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    Deployc::new()
+        .current_dir(dir.path())
+        .arg("check")
+        .run()
+        .status(3)
+        .stderr_is("error: cannot read `deploy.kdl`: no such file or directory\n");
+
+    std::fs::copy(repo_file(VALID), dir.path().join("deploy.kdl")).unwrap();
+    Deployc::new()
+        .current_dir(dir.path())
+        .arg("check")
+        .run()
+        .status(0)
+        .stderr_is("  checked deploy.kdl: ok\n");
+
+    std::fs::copy(repo_file(INVALID), dir.path().join("deploy.kdl")).unwrap();
+    Deployc::new()
+        .current_dir(dir.path())
+        .arg("check")
+        .run()
+        .invalid_spec()
+        .stderr_contains(" --> deploy.kdl:4:1\n");
+}
+
+#[test]
+fn json_diagnostics_are_one_object_per_line_on_stdout() {
+    let output = Deployc::new()
+        .args(["check", "--message-format", "json", "tests/bad_specs/many-errors.kdl"])
+        .run();
+    output.status(2).stderr_empty();
+    let lines = output.json_lines();
+    assert_eq!(lines.len(), 14, "{}", output.stdout);
+    for line in &lines {
+        let object = line.as_object().expect("each line is an object");
+        for key in ["file", "line", "column", "code", "severity", "message", "help"] {
+            assert!(object.contains_key(key), "no `{key}` in {line}");
+        }
+        assert_eq!(line["file"], "tests/bad_specs/many-errors.kdl");
+        assert_eq!(line["severity"], "error");
+        assert!(line["code"].as_str().unwrap().starts_with('E'), "{line}");
+        assert!(line["line"].as_u64().unwrap() >= 1, "{line}");
+        assert!(line["column"].as_u64().unwrap() >= 1, "{line}");
+        assert!(!line["message"].as_str().unwrap().is_empty(), "{line}");
+    }
+    let unknown = lines
+        .iter()
+        .find(|l| l["code"] == "E0101")
+        .expect("the unknown node is reported");
+    assert_eq!(unknown["line"], 8);
+    assert_eq!(unknown["column"], 1);
+    assert_eq!(unknown["message"], "unknown node `servce` in the spec");
+    assert_eq!(unknown["help"], "did you mean `service`?");
+}
+
+#[test]
+fn json_diagnostics_without_a_place_have_null_line_and_column() {
+    let output = Deployc::new()
+        .args(["check", "--message-format", "json", "tests/bad_specs/missing-project.kdl"])
+        .run();
+    output.status(2).stderr_empty();
+    let lines = output.json_lines();
+    assert_eq!(lines.len(), 1, "{}", output.stdout);
+    assert_eq!(lines[0]["code"], "E0109");
+    assert!(lines[0]["line"].is_null() && lines[0]["column"].is_null(), "{}", lines[0]);
+}
+
+#[test]
+fn json_diagnostics_carry_warnings_and_deny_warnings() {
+    let args = ["check", "--message-format", "json", "tests/fixtures/unused-allow.kdl"];
+    let output = Deployc::new().args(args).run();
+    output.status(0).stderr_empty();
+    let lines = output.json_lines();
+    assert_eq!(lines.len(), 1);
+    assert_eq!(lines[0]["severity"], "warning");
+    assert_eq!(lines[0]["code"], "W0504");
+    assert_eq!(lines[0]["line"], 5);
+
+    let output = Deployc::new().args(args).arg("--deny-warnings").run();
+    output.status(2);
+    assert_eq!(output.json_lines()[0]["severity"], "error");
+}
+
+#[test]
+fn json_format_of_a_valid_spec_prints_nothing() {
+    Deployc::new()
+        .args(["check", "--message-format", "json", VALID])
+        .run()
+        .status(0)
+        .stdout_empty()
+        .stderr_empty();
+}
+
+#[test]
+fn no_ansi_escapes_when_piped_even_without_no_color() {
+    let output = Deployc::new()
+        .env("NO_COLOR", "")
+        .args(["check", "tests/bad_specs/many-errors.kdl", "missing.kdl", VALID])
+        .run();
+    output.status(3).no_ansi();
+    Deployc::new()
+        .env("NO_COLOR", "")
+        .env("CLICOLOR_FORCE", "1")
+        .args(["check", "tests/fixtures/warnings.kdl"])
+        .run()
+        .status(0)
+        .no_ansi();
+}
+
+#[test]
+fn a_kdl_v1_document_is_accepted() {
+    Deployc::new()
+        .args(["check", "tests/fixtures/v1.kdl"])
+        .run()
+        .status(0)
+        .stderr_is("  checked tests/fixtures/v1.kdl: ok\n");
+
+    let bytes = std::fs::read(repo_file("tests/fixtures/v1.kdl")).unwrap();
+    let checked = deployc::check("v1.kdl", &bytes);
+    let spec = checked.spec.expect("a v1 document is a valid spec");
+    assert!(*spec.cache.skip_unchanged);
+    assert!(*spec.host.as_ref().unwrap().gzip);
+    assert_eq!(
+        spec.project.description.as_ref().unwrap().as_str(),
+        r"The shop \ its API"
+    );
+    assert_eq!(spec.project.env.get("GREETING").unwrap().value.as_str(), r"hello\n");
+}
+
+#[test]
+fn a_kdl_v1_document_is_checked_like_any_other() {
+    let spec = "version 1\nproject \"shop\" {\n    root r\"opt\"\n}\nservice \"api\" { build \"Dockerfile\"; }\ncache { skip-unchanged \"yes\"; }\n";
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("deploy.kdl"), spec).unwrap();
+    let output = Deployc::new().current_dir(dir.path()).arg("check").run();
+    output.invalid_spec();
+    assert_eq!(output.codes(), ["E0203", "E0106"], "{}", output.stderr);
+    assert_eq!(output.locations(), ["deploy.kdl:3:10", "deploy.kdl:6:24"]);
+}
+
+#[test]
+fn a_json_spec_is_accepted() {
+    Deployc::new()
+        .args(["check", "tests/fixtures/valid.json"])
+        .run()
+        .status(0)
+        .stderr_is("  checked tests/fixtures/valid.json: ok\n");
+}
+
+#[test]
+fn a_bad_json_spec_has_a_located_diagnostic() {
+    Deployc::new()
+        .args(["check", "tests/bad_specs/json-unknown-field.json"])
+        .run()
+        .invalid_spec()
+        .stderr_contains("error[E0006]: invalid JSON spec: unknown field `servce`")
+        .stderr_contains(" --> tests/bad_specs/json-unknown-field.json:4:");
+
+    let output = Deployc::new()
+        .args(["check", "--message-format", "json", "tests/bad_specs/json-syntax-error.json"])
+        .run();
+    output.status(2);
+    let lines = output.json_lines();
+    assert_eq!(lines.len(), 1);
+    assert_eq!(lines[0]["code"], "E0006");
+    assert_eq!(lines[0]["line"], 4);
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    Deployc::new()
+        .args(["check", "--no-such-flag"])
+        .run()
+        .status(2)
+        .stdout_empty()
+        .stderr_contains("--no-such-flag");
+    Deployc::new()
+        .args(["check", "--message-format", "xml", VALID])
+        .run()
+        .status(2)
+        .stderr_contains("xml");
+    Deployc::new().arg("frobnicate").run().status(2).stdout_empty();
+    Deployc::new().run().status(2).stdout_empty();
+}
+
+#[test]
+fn help_and_version_exit_0() {
+    Deployc::new()
+        .args(["check", "--help"])
+        .run()
+        .status(0)
+        .stdout_contains("--deny-warnings")
+        .stdout_contains("--message-format");
+    Deployc::new()
+        .arg("--version")
+        .run()
+        .status(0)
+        .stdout_contains(env!("CARGO_PKG_VERSION"));
+}
