@@ -8,7 +8,7 @@
 //! `INSTA_UPDATE=always cargo test` (or `cargo insta review`); then read the
 //! new snapshot before committing it.
 
-use crate::support::{files_in, Deployc, Output, Rng};
+use crate::support::{Deployc, Output, Rng, files_in};
 
 /// Snapshots of this module are named after the spec file, without a module prefix.
 fn snapshot(name: &str, input: &str, description: &str, stderr: &str) {
@@ -164,7 +164,10 @@ fn many_errors_are_all_reported_in_one_run() {
         .map(|l| l.rsplit(':').nth(1).unwrap().parse().unwrap())
         .collect();
     assert_eq!(lines.len(), 14, "{:?}", output.locations());
-    assert!(lines.windows(2).all(|w| w[0] <= w[1]), "not in source order: {lines:?}");
+    assert!(
+        lines.windows(2).all(|w| w[0] <= w[1]),
+        "not in source order: {lines:?}"
+    );
 }
 
 // ---------------------------------------------------------------------------
@@ -185,20 +188,34 @@ fn check_warnings(fixture: &str, snapshot_name: &str, codes: &[&str]) {
     assert_eq!(output.codes(), codes, "{}", output.stderr);
     snapshot(snapshot_name, &path, &description, &output.stderr);
 
-    let denied = Deployc::new().args(["check", "--deny-warnings", &path]).run();
+    let denied = Deployc::new()
+        .args(["check", "--deny-warnings", &path])
+        .run();
     denied
         .status(2)
         .stdout_empty()
         .no_panic()
         .stderr_lacks("warning[")
-        .stderr_contains(&format!("error: could not check `{path}`: {} error", codes.len()));
+        .stderr_contains(&format!(
+            "error: could not check `{path}`: {} error",
+            codes.len()
+        ));
     assert_eq!(denied.codes(), codes, "{}", denied.stderr);
-    snapshot(&format!("{snapshot_name}-denied"), &path, &description, &denied.stderr);
+    snapshot(
+        &format!("{snapshot_name}-denied"),
+        &path,
+        &description,
+        &denied.stderr,
+    );
 }
 
 #[test]
 fn lint_warnings_pass_check_and_fail_with_deny_warnings() {
-    check_warnings("warnings.kdl", "warnings", &["W0503", "W0503", "W0501", "W0502"]);
+    check_warnings(
+        "warnings.kdl",
+        "warnings",
+        &["W0502", "W0503", "W0503", "W0501"],
+    );
 }
 
 #[test]
@@ -311,7 +328,10 @@ fn a_syntax_error_points_at_its_line_and_column() {
     let output = check_bytes("deploy.kdl", spec.as_bytes());
     output.invalid_spec().stderr_contains("error[E0005]");
     assert!(
-        output.locations().iter().any(|l| l.starts_with("deploy.kdl:4:")),
+        output
+            .locations()
+            .iter()
+            .any(|l| l.starts_with("deploy.kdl:4:")),
         "no diagnostic on line 4: {:?}\n{}",
         output.locations(),
         output.stderr
@@ -348,7 +368,11 @@ fn json_nested_20000_levels_deep_is_refused() {
 #[test]
 #[ignore = "bug: nested block comments overflow the KDL parser's stack (src/parse.rs too_deep skips comments)"]
 fn deeply_nested_block_comments_are_refused() {
-    let spec = format!("version 1\n{}{}\nproject \"shop\"\n", "/*".repeat(5_000), "*/".repeat(5_000));
+    let spec = format!(
+        "version 1\n{}{}\nproject \"shop\"\n",
+        "/*".repeat(5_000),
+        "*/".repeat(5_000)
+    );
     check_bytes("deploy.kdl", spec.as_bytes()).invalid_spec();
 }
 
@@ -381,12 +405,15 @@ fn a_10_mb_spec_is_refused_before_parsing() {
 
 #[test]
 fn a_spec_just_under_the_size_limit_is_read() {
-    let mut spec = String::from("version 1\nproject \"shop\"\nservice \"web\" { image \"nginx:1.27\"; }\n");
+    let mut spec =
+        String::from("version 1\nproject \"shop\"\nservice \"web\" { image \"nginx:1.27\"; }\n");
     let line = "// padding padding padding padding padding padding padding padding\n";
     while spec.len() + line.len() <= 1024 * 1024 {
         spec.push_str(line);
     }
-    check_bytes("deploy.kdl", spec.as_bytes()).status(0).no_panic();
+    check_bytes("deploy.kdl", spec.as_bytes())
+        .status(0)
+        .no_panic();
 }
 
 #[test]
@@ -397,7 +424,11 @@ fn thousands_of_errors_are_capped() {
         .invalid_spec()
         .stderr_contains("more problems were found and not shown")
         .stderr_contains("error: could not check `deploy.kdl`: 5000 errors");
-    assert!(output.codes().len() <= 100, "{} diagnostics shown", output.codes().len());
+    assert!(
+        output.codes().len() <= 100,
+        "{} diagnostics shown",
+        output.codes().len()
+    );
 }
 
 #[test]
@@ -419,10 +450,22 @@ fn check_writes_nothing_to_the_current_directory() {
         vec!["check", "--deny-warnings", "warn.kdl"],
         vec!["check", "--message-format", "json", "bad.kdl"],
     ] {
-        Deployc::new().current_dir(dir.path()).args(args).run().no_panic();
+        Deployc::new()
+            .current_dir(dir.path())
+            .args(args)
+            .run()
+            .no_panic();
     }
-    assert_eq!(crate::support::tree(dir.path()), before, "check wrote files");
+    assert_eq!(
+        crate::support::tree(dir.path()),
+        before,
+        "check wrote files"
+    );
     for (name, bytes) in specs {
-        assert_eq!(std::fs::read(dir.path().join(name)).unwrap(), bytes, "{name} changed");
+        assert_eq!(
+            std::fs::read(dir.path().join(name)).unwrap(),
+            bytes,
+            "{name} changed"
+        );
     }
 }

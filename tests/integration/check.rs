@@ -1,7 +1,7 @@
 //! `deployc check`: exit statuses, several specs, standard input, the default
 //! spec, JSON diagnostics, colour, KDL v1 and JSON specs.
 
-use crate::support::{repo_file, Deployc};
+use crate::support::{Deployc, repo_file};
 
 const VALID: &str = "tests/fixtures/valid.kdl";
 const INVALID: &str = "tests/bad_specs/unknown-node.kdl";
@@ -53,7 +53,9 @@ fn a_missing_file_exits_3() {
         .run()
         .status(3)
         .stdout_empty()
-        .stderr_is("error: cannot read `tests/fixtures/does-not-exist.kdl`: no such file or directory\n");
+        .stderr_is(
+            "error: cannot read `tests/fixtures/does-not-exist.kdl`: no such file or directory\n",
+        );
 }
 
 #[test]
@@ -82,8 +84,14 @@ fn several_specs_are_each_reported_and_the_worst_exit_wins() {
         .stderr_contains("could not check `tests/bad_specs/unknown-node.kdl`")
         .stderr_contains("checked tests/fixtures/valid.kdl: ok");
     let invalid_at = output.stderr.find("could not check").unwrap();
-    let valid_at = output.stderr.find("checked tests/fixtures/valid.kdl").unwrap();
-    assert!(invalid_at < valid_at, "specs are reported in the order given");
+    let valid_at = output
+        .stderr
+        .find("checked tests/fixtures/valid.kdl")
+        .unwrap();
+    assert!(
+        invalid_at < valid_at,
+        "specs are reported in the order given"
+    );
 
     // A missing file (3) is worse than an invalid spec (2); the specs after it
     // are still checked.
@@ -161,14 +169,24 @@ fn the_default_spec_is_deploy_kdl_in_the_current_directory() {
 #[test]
 fn json_diagnostics_are_one_object_per_line_on_stdout() {
     let output = Deployc::new()
-        .args(["check", "--message-format", "json", "tests/bad_specs/many-errors.kdl"])
+        .args([
+            "check",
+            "--message-format",
+            "json",
+            "tests/bad_specs/many-errors.kdl",
+        ])
         .run();
-    output.status(2).stderr_empty();
+    output
+        .status(2)
+        .stderr_empty()
+        .stdout_lacks("could not check");
     let lines = output.json_lines();
     assert_eq!(lines.len(), 14, "{}", output.stdout);
     for line in &lines {
         let object = line.as_object().expect("each line is an object");
-        for key in ["file", "line", "column", "code", "severity", "message", "help"] {
+        for key in [
+            "file", "line", "column", "code", "severity", "message", "help",
+        ] {
             assert!(object.contains_key(key), "no `{key}` in {line}");
         }
         assert_eq!(line["file"], "tests/bad_specs/many-errors.kdl");
@@ -191,18 +209,32 @@ fn json_diagnostics_are_one_object_per_line_on_stdout() {
 #[test]
 fn json_diagnostics_without_a_place_have_null_line_and_column() {
     let output = Deployc::new()
-        .args(["check", "--message-format", "json", "tests/bad_specs/missing-project.kdl"])
+        .args([
+            "check",
+            "--message-format",
+            "json",
+            "tests/bad_specs/missing-project.kdl",
+        ])
         .run();
     output.status(2).stderr_empty();
     let lines = output.json_lines();
     assert_eq!(lines.len(), 1, "{}", output.stdout);
     assert_eq!(lines[0]["code"], "E0109");
-    assert!(lines[0]["line"].is_null() && lines[0]["column"].is_null(), "{}", lines[0]);
+    assert!(
+        lines[0]["line"].is_null() && lines[0]["column"].is_null(),
+        "{}",
+        lines[0]
+    );
 }
 
 #[test]
 fn json_diagnostics_carry_warnings_and_deny_warnings() {
-    let args = ["check", "--message-format", "json", "tests/fixtures/unused-allow.kdl"];
+    let args = [
+        "check",
+        "--message-format",
+        "json",
+        "tests/fixtures/unused-allow.kdl",
+    ];
     let output = Deployc::new().args(args).run();
     output.status(0).stderr_empty();
     let lines = output.json_lines();
@@ -230,7 +262,12 @@ fn json_format_of_a_valid_spec_prints_nothing() {
 fn no_ansi_escapes_when_piped_even_without_no_color() {
     let output = Deployc::new()
         .env("NO_COLOR", "")
-        .args(["check", "tests/bad_specs/many-errors.kdl", "missing.kdl", VALID])
+        .args([
+            "check",
+            "tests/bad_specs/many-errors.kdl",
+            "missing.kdl",
+            VALID,
+        ])
         .run();
     output.status(3).no_ansi();
     Deployc::new()
@@ -259,7 +296,10 @@ fn a_kdl_v1_document_is_accepted() {
         spec.project.description.as_ref().unwrap().as_str(),
         r"The shop \ its API"
     );
-    assert_eq!(spec.project.env.get("GREETING").unwrap().value.as_str(), r"hello\n");
+    assert_eq!(
+        spec.project.env.get("GREETING").unwrap().value.as_str(),
+        r"hello\n"
+    );
 }
 
 #[test]
@@ -292,7 +332,12 @@ fn a_bad_json_spec_has_a_located_diagnostic() {
         .stderr_contains(" --> tests/bad_specs/json-unknown-field.json:4:");
 
     let output = Deployc::new()
-        .args(["check", "--message-format", "json", "tests/bad_specs/json-syntax-error.json"])
+        .args([
+            "check",
+            "--message-format",
+            "json",
+            "tests/bad_specs/json-syntax-error.json",
+        ])
         .run();
     output.status(2);
     let lines = output.json_lines();
@@ -314,7 +359,11 @@ fn usage_errors_exit_2() {
         .run()
         .status(2)
         .stderr_contains("xml");
-    Deployc::new().arg("frobnicate").run().status(2).stdout_empty();
+    Deployc::new()
+        .arg("frobnicate")
+        .run()
+        .status(2)
+        .stdout_empty();
     Deployc::new().run().status(2).stdout_empty();
 }
 

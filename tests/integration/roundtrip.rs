@@ -21,8 +21,14 @@ fn clean(name: &str, text: &[u8]) -> Spec {
         .iter()
         .map(|d| deployc::diagnostic::render_human(d, &checked.source, false))
         .collect();
-    assert!(shown.is_empty(), "{name} is not clean:\n{}", shown.join("\n"));
-    checked.spec.unwrap_or_else(|| panic!("{name} has no model"))
+    assert!(
+        shown.is_empty(),
+        "{name} is not clean:\n{}",
+        shown.join("\n")
+    );
+    checked
+        .spec
+        .unwrap_or_else(|| panic!("{name} has no model"))
 }
 
 fn every_node() -> Spec {
@@ -82,16 +88,30 @@ fn every_node_decodes_to_the_values_written() {
 
     let p = &spec.project;
     assert_eq!(p.name.as_str(), "mcp-portal");
-    assert_eq!(p.description.as_ref().unwrap().as_str(), "MCP Portal Service");
-    assert_eq!(p.docs.as_ref().unwrap().as_str(), "https://github.com/jrmatherly/mcp-hub-gateway");
+    assert_eq!(
+        p.description.as_ref().unwrap().as_str(),
+        "MCP Portal Service"
+    );
+    assert_eq!(
+        p.docs.as_ref().unwrap().as_str(),
+        "https://github.com/jrmatherly/mcp-hub-gateway"
+    );
     assert_eq!(p.root.as_ref().unwrap().as_str(), "/opt/mcp-portal");
     assert_eq!(p.compose_file.as_str(), "docker-compose.prod.yaml");
     assert_eq!(p.user.as_str(), "deploy");
     assert_eq!(p.group.as_str(), "docker");
-    let env: Vec<(&str, &str)> = p.env.iter().map(|v| (v.key.as_str(), v.value.as_str())).collect();
+    let env: Vec<(&str, &str)> = p
+        .env
+        .iter()
+        .map(|v| (v.key.as_str(), v.value.as_str()))
+        .collect();
     assert_eq!(
         env,
-        [("COMPOSE_PROJECT_NAME", "mcp_portal"), ("LOG_LEVEL", "info"), ("RUST_BACKTRACE", "1")],
+        [
+            ("COMPOSE_PROJECT_NAME", "mcp_portal"),
+            ("LOG_LEVEL", "info"),
+            ("RUST_BACKTRACE", "1")
+        ],
         "env keeps the order written, across repeated `env` nodes"
     );
     assert_eq!(p.env_file.as_ref().unwrap().as_str(), ".env");
@@ -99,7 +119,11 @@ fn every_node_decodes_to_the_values_written() {
     assert_eq!(secs(&p.restart.delay), 45);
 
     let names: Vec<&str> = spec.service.iter().map(|s| s.name.as_str()).collect();
-    assert_eq!(names, ["backend", "frontend", "postgres", "cache"], "spec order is build order");
+    assert_eq!(
+        names,
+        ["backend", "frontend", "postgres", "cache"],
+        "spec order is build order"
+    );
     let backend = &spec.service[0];
     let build = backend.build.as_ref().unwrap();
     assert_eq!(build.dockerfile.as_str(), "Dockerfile.portal");
@@ -107,16 +131,32 @@ fn every_node_decodes_to_the_values_written() {
     assert_eq!(build.target.as_ref().unwrap().as_str(), "production");
     let requires: Vec<&str> = backend.requires.iter().map(|r| r.as_str()).collect();
     assert_eq!(requires, ["cmd", "go.mod", "pkg"]);
-    assert_eq!(backend.arg.get("GO_FLAGS").unwrap().value.as_str(), "-mod=mod");
-    assert_eq!(backend.arg.get("PYTHON_VERSION").unwrap().value.as_str(), "3.11");
+    assert_eq!(
+        backend.arg.get("GO_FLAGS").unwrap().value.as_str(),
+        "-mod=mod"
+    );
+    assert_eq!(
+        backend.arg.get("PYTHON_VERSION").unwrap().value.as_str(),
+        "3.11"
+    );
     assert_eq!(secs(backend.timeout.as_ref().unwrap()), 30 * 60);
     assert_eq!(backend.memory.as_ref().unwrap().bytes(), 3 * GIB);
     assert!(backend.image.is_none());
     let frontend = &spec.service[1];
-    assert_eq!(frontend.build.as_ref().unwrap().context.as_str(), ".", "default context");
+    assert_eq!(
+        frontend.build.as_ref().unwrap().context.as_str(),
+        ".",
+        "default context"
+    );
     assert!(frontend.build.as_ref().unwrap().target.is_none());
-    assert!(frontend.timeout.is_none(), "no timeout of its own: build.timeout applies");
-    assert_eq!(spec.service[2].image.as_ref().unwrap().as_str(), "postgres:16.4");
+    assert!(
+        frontend.timeout.is_none(),
+        "no timeout of its own: build.timeout applies"
+    );
+    assert_eq!(
+        spec.service[2].image.as_ref().unwrap().as_str(),
+        "postgres:16.4"
+    );
     assert!(spec.service[2].build.is_none());
 
     let b = &spec.build;
@@ -142,11 +182,18 @@ fn every_node_decodes_to_the_values_written() {
     assert_eq!(spec.symlinks.len(), 2);
     let links = &spec.symlinks[0];
     assert_eq!(links.from.as_str(), "/opt/docker/appdata/mcp-hub-gateway");
-    let paths: Vec<(&str, Missing)> =
-        links.link.iter().map(|l| (l.path.as_str(), *l.missing)).collect();
+    let paths: Vec<(&str, Missing)> = links
+        .link
+        .iter()
+        .map(|l| (l.path.as_str(), *l.missing))
+        .collect();
     assert_eq!(
         paths,
-        [("cmd", Missing::Fail), ("go.mod", Missing::Fail), ("pkg", Missing::EmptyDir)]
+        [
+            ("cmd", Missing::Fail),
+            ("go.mod", Missing::Fail),
+            ("pkg", Missing::EmptyDir)
+        ]
     );
     assert_eq!(*spec.symlinks[1].link[0].missing, Missing::Skip);
 
@@ -174,12 +221,18 @@ fn every_node_decodes_to_the_values_written() {
     let repo = host.repo.as_ref().unwrap();
     assert_eq!(repo.url.as_str(), "https://github.com/acme/upscapp-be");
     assert_eq!(repo.branch.as_str(), "release/2.x");
-    assert_eq!(repo.token.as_ref().unwrap().parameter(), "/upscpro/github-token");
+    assert_eq!(
+        repo.token.as_ref().unwrap().parameter(),
+        "/upscpro/github-token"
+    );
     assert_eq!(*host.retry.attempts, 5);
     assert_eq!(secs(&host.retry.delay), 10);
     assert_eq!(*host.retry.backoff, Backoff::Linear);
     assert_eq!(secs(&host.docker_wait), 180);
-    assert_eq!(host.env_file.as_ref().unwrap().as_str(), "ssm:/upscpro/stage2/env");
+    assert_eq!(
+        host.env_file.as_ref().unwrap().as_str(),
+        "ssm:/upscpro/stage2/env"
+    );
     assert_eq!(host.log.as_str(), "/var/log/user-data-mcp.log");
     assert!(*host.gzip);
 
@@ -187,7 +240,10 @@ fn every_node_decodes_to_the_values_written() {
     assert_eq!(cw.log_group.as_str(), "/aws/ec2/upscpro-stage2-docker");
     assert_eq!(**cw.retention_days.as_ref().unwrap(), 30);
     assert_eq!(cw.file.len(), 2);
-    assert_eq!(cw.file[0].stream.as_ref().unwrap().as_str(), "{instance_id}/deploy");
+    assert_eq!(
+        cw.file[0].stream.as_ref().unwrap().as_str(),
+        "{instance_id}/deploy"
+    );
     assert!(cw.file[1].stream.is_none());
     let metrics = cw.metrics.as_ref().unwrap();
     assert_eq!(secs(&metrics.interval), 30);
@@ -196,7 +252,10 @@ fn every_node_decodes_to_the_values_written() {
     assert_eq!(disks, ["/", "/data"]);
 
     let allowed: Vec<Lint> = spec.allow.iter().map(|a| *a.lint).collect();
-    assert_eq!(allowed, [Lint::UnpinnedImage, Lint::ArgOverride, Lint::ParallelMemory]);
+    assert_eq!(
+        allowed,
+        [Lint::UnpinnedImage, Lint::ArgOverride, Lint::ParallelMemory]
+    );
     assert!(spec.allow.iter().all(|a| !a.reason.as_str().is_empty()));
 }
 
@@ -206,7 +265,10 @@ const MINIMAL: &str = "version 1\nproject \"shop\"\nservice \"api\" { build \"Do
 fn a_minimal_spec_gets_the_documented_defaults() {
     let spec = clean("deploy.kdl", MINIMAL.as_bytes());
     let p = &spec.project;
-    assert!(p.root.is_none(), "the root defaults to /opt/<project> when planned");
+    assert!(
+        p.root.is_none(),
+        "the root defaults to /opt/<project> when planned"
+    );
     assert_eq!(p.compose_file.as_str(), "docker-compose.yml");
     assert_eq!(p.user.as_str(), "root");
     assert_eq!(p.group.as_str(), "docker");
@@ -232,7 +294,10 @@ fn a_minimal_spec_gets_the_documented_defaults() {
     assert!(spec.cache.prune_below.is_none());
 
     let t = &spec.timeouts;
-    assert!(t.start.is_none(), "the start timeout defaults to the computed budget");
+    assert!(
+        t.start.is_none(),
+        "the start timeout defaults to the computed budget"
+    );
     assert_eq!(secs(&t.stop), 120);
     assert!(t.containers.is_none());
     assert_eq!(secs(&t.reload), 120);
@@ -324,11 +389,23 @@ fn kdl_values_carry_spans_that_point_at_their_text() {
     };
     assert_eq!(at(spec.project.name.span.range()), "\"mcp-portal\"");
     assert_eq!(at(spec.version.span.range()), "1");
-    assert_eq!(at(spec.service[0].timeout.as_ref().unwrap().span.range()), "\"30m\"");
+    assert_eq!(
+        at(spec.service[0].timeout.as_ref().unwrap().span.range()),
+        "\"30m\""
+    );
     assert_eq!(at(spec.build.max.as_ref().unwrap().span.range()), "2");
-    assert_eq!(at(spec.timeouts.containers.as_ref().unwrap().span.range()), "\"2m\"");
-    assert_eq!(at(spec.project.env.iter().next().unwrap().key.span.range()), "COMPOSE_PROJECT_NAME");
-    assert_eq!(at(spec.project.env.iter().next().unwrap().value.span.range()), "\"mcp_portal\"");
+    assert_eq!(
+        at(spec.timeouts.containers.as_ref().unwrap().span.range()),
+        "\"2m\""
+    );
+    assert_eq!(
+        at(spec.project.env.iter().next().unwrap().key.span.range()),
+        "COMPOSE_PROJECT_NAME"
+    );
+    assert_eq!(
+        at(spec.project.env.iter().next().unwrap().value.span.range()),
+        "\"mcp_portal\""
+    );
     assert_eq!(at(spec.cache.skip_unchanged.span.range()), "#true");
 }
 
@@ -336,12 +413,23 @@ fn kdl_values_carry_spans_that_point_at_their_text() {
 fn defaults_and_json_values_have_no_span() {
     let spec = clean("deploy.kdl", MINIMAL.as_bytes());
     assert!(spec.project.name.span.range().is_some());
-    assert!(spec.project.compose_file.span.range().is_none(), "a default was not written");
+    assert!(
+        spec.project.compose_file.span.range().is_none(),
+        "a default was not written"
+    );
     assert!(spec.build.timeout.span.range().is_none());
 
     let json = clean("every-node.json", &read("tests/fixtures/every-node.json"));
     assert!(json.project.name.span.range().is_none());
-    assert!(json.service[0].timeout.as_ref().unwrap().span.range().is_none());
+    assert!(
+        json.service[0]
+            .timeout
+            .as_ref()
+            .unwrap()
+            .span
+            .range()
+            .is_none()
+    );
 }
 
 #[test]

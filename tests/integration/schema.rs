@@ -2,7 +2,7 @@
 
 use serde_json::Value;
 
-use crate::support::{repo_file, Deployc};
+use crate::support::{Deployc, repo_file};
 
 const COMMITTED: &str = "schema/deployc.schema.json";
 
@@ -35,21 +35,39 @@ fn the_binary_prints_what_the_library_returns() {
 #[test]
 fn the_schema_describes_the_spec() {
     let schema = schema();
-    assert_eq!(schema["$schema"], "https://json-schema.org/draft/2020-12/schema");
+    assert_eq!(
+        schema["$schema"],
+        "https://json-schema.org/draft/2020-12/schema"
+    );
     assert_eq!(schema["title"], "deployc spec");
     assert_eq!(schema["type"], "object");
-    assert_eq!(schema["additionalProperties"], false, "unknown fields are errors");
+    assert_eq!(
+        schema["additionalProperties"], false,
+        "unknown fields are errors"
+    );
     let required: Vec<&str> = schema["required"]
         .as_array()
         .unwrap()
         .iter()
         .map(|v| v.as_str().unwrap())
         .collect();
-    assert!(required.contains(&"version") && required.contains(&"project"), "{required:?}");
+    assert!(
+        required.contains(&"version") && required.contains(&"project"),
+        "{required:?}"
+    );
     let properties = schema["properties"].as_object().unwrap();
     for node in [
-        "version", "project", "service", "build", "cache", "symlinks", "timeouts", "health", "host",
-        "cloudwatch", "allow",
+        "version",
+        "project",
+        "service",
+        "build",
+        "cache",
+        "symlinks",
+        "timeouts",
+        "health",
+        "host",
+        "cloudwatch",
+        "allow",
     ] {
         assert!(properties.contains_key(node), "no top-level `{node}`");
     }
@@ -57,7 +75,11 @@ fn the_schema_describes_the_spec() {
 
 /// A node's description, directly or through `$ref`, `anyOf`, `oneOf` or `items`.
 fn description<'a>(root: &'a Value, node: &'a Value) -> Option<&'a str> {
-    if let Some(d) = node.get("description").and_then(Value::as_str).filter(|d| !d.is_empty()) {
+    if let Some(d) = node
+        .get("description")
+        .and_then(Value::as_str)
+        .filter(|d| !d.is_empty())
+    {
         return Some(d);
     }
     if let Some(target) = node.get("$ref").and_then(Value::as_str) {
@@ -90,7 +112,10 @@ fn every_property_has_a_description() {
     );
     let mut objects: Vec<(String, &Value)> = vec![("the spec".to_owned(), &schema)];
     for (name, definition) in schema["$defs"].as_object().unwrap() {
-        assert!(description(&schema, definition).is_some(), "$defs/{name} has no description");
+        assert!(
+            description(&schema, definition).is_some(),
+            "$defs/{name} has no description"
+        );
         objects.push((name.clone(), definition));
     }
     let mut missing = Vec::new();
@@ -106,7 +131,10 @@ fn every_property_has_a_description() {
             }
         }
     }
-    assert!(missing.is_empty(), "properties without a description: {missing:?}");
+    assert!(
+        missing.is_empty(),
+        "properties without a description: {missing:?}"
+    );
 }
 
 #[test]
@@ -120,7 +148,13 @@ fn keywords_are_listed_with_their_meaning() {
         .map(|v| v["const"].as_str().unwrap())
         .collect();
     assert_eq!(words, ["sequential", "parallel"]);
-    assert!(order.as_array().unwrap().iter().all(|v| v["description"].is_string()));
+    assert!(
+        order
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|v| v["description"].is_string())
+    );
 }
 
 // ---------------------------------------------------------------------------
@@ -183,7 +217,9 @@ fn validate(root: &Value, schema: &Value, value: &Value, path: &str, errors: &mu
     if let Some(one) = schema.get("oneOf").and_then(Value::as_array) {
         let matching = one.iter().filter(|a| passes(a)).count();
         if matching != 1 {
-            errors.push(format!("{path}: {value} matches {matching} alternatives of oneOf"));
+            errors.push(format!(
+                "{path}: {value} matches {matching} alternatives of oneOf"
+            ));
         }
     }
     if let Some(items) = schema.get("items")
@@ -195,7 +231,12 @@ fn validate(root: &Value, schema: &Value, value: &Value, path: &str, errors: &mu
     }
     if let Some(object) = value.as_object() {
         let properties = schema.get("properties").and_then(Value::as_object);
-        for required in schema.get("required").and_then(Value::as_array).into_iter().flatten() {
+        for required in schema
+            .get("required")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
             let key = required.as_str().unwrap();
             if !object.contains_key(key) {
                 errors.push(format!("{path}: missing required `{key}`"));
@@ -203,7 +244,10 @@ fn validate(root: &Value, schema: &Value, value: &Value, path: &str, errors: &mu
         }
         for (key, item) in object {
             let item_path = format!("{path}.{key}");
-            match (properties.and_then(|p| p.get(key)), schema.get("additionalProperties")) {
+            match (
+                properties.and_then(|p| p.get(key)),
+                schema.get("additionalProperties"),
+            ) {
                 (Some(property), _) => validate(root, property, item, &item_path, errors),
                 (None, Some(Value::Bool(false))) => {
                     errors.push(format!("{path}: unknown property `{key}`"))
@@ -226,18 +270,26 @@ fn schema_errors(value: &Value) -> Vec<String> {
 
 #[test]
 fn the_json_fixtures_validate_against_the_schema() {
-    for fixture in ["tests/fixtures/every-node.json", "tests/fixtures/valid.json"] {
+    for fixture in [
+        "tests/fixtures/every-node.json",
+        "tests/fixtures/valid.json",
+    ] {
         let text = std::fs::read_to_string(repo_file(fixture)).unwrap();
         let value: Value = serde_json::from_str(&text).unwrap();
         let errors = schema_errors(&value);
-        assert!(errors.is_empty(), "{fixture} does not match the schema: {errors:#?}");
+        assert!(
+            errors.is_empty(),
+            "{fixture} does not match the schema: {errors:#?}"
+        );
     }
 }
 
 #[test]
 fn the_models_json_form_validates_against_the_schema() {
     let bytes = std::fs::read(repo_file("tests/fixtures/every-node.kdl")).unwrap();
-    let spec = deployc::check("every-node.kdl", &bytes).spec.expect("a valid spec");
+    let spec = deployc::check("every-node.kdl", &bytes)
+        .spec
+        .expect("a valid spec");
     let errors = schema_errors(&serde_json::to_value(&spec).unwrap());
     assert!(errors.is_empty(), "{errors:#?}");
 }
@@ -262,7 +314,10 @@ fn the_schema_refuses_what_check_refuses() {
         ("a missing project", missing_project),
         ("a number for a duration", wrong_type),
     ] {
-        assert!(!schema_errors(&value).is_empty(), "the schema accepts {what}");
+        assert!(
+            !schema_errors(&value).is_empty(),
+            "the schema accepts {what}"
+        );
         let checked = deployc::check("x.json", value.to_string().as_bytes());
         assert!(checked.diagnostics.has_errors(), "check accepts {what}");
     }

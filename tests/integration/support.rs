@@ -64,7 +64,8 @@ impl Deployc {
         I: IntoIterator<Item = S>,
         S: AsRef<OsStr>,
     {
-        self.args.extend(args.into_iter().map(|a| a.as_ref().to_owned()));
+        self.args
+            .extend(args.into_iter().map(|a| a.as_ref().to_owned()));
         self
     }
 
@@ -80,7 +81,8 @@ impl Deployc {
     }
 
     pub fn env(mut self, key: impl AsRef<OsStr>, value: impl AsRef<OsStr>) -> Self {
-        self.env.push((key.as_ref().to_owned(), value.as_ref().to_owned()));
+        self.env
+            .push((key.as_ref().to_owned(), value.as_ref().to_owned()));
         self
     }
 
@@ -98,7 +100,9 @@ impl Deployc {
             command.env(key, value);
         }
         let shown = format!("deployc {}", shell_words(&self.args));
-        let mut child = command.spawn().unwrap_or_else(|e| panic!("cannot run `{shown}`: {e}"));
+        let mut child = command
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot run `{shown}`: {e}"));
 
         let stdin = self.stdin.unwrap_or_default();
         let mut child_stdin = child.stdin.take().expect("stdin is piped");
@@ -197,7 +201,8 @@ impl Output {
     #[track_caller]
     pub fn status(&self, expected: i32) -> &Self {
         assert_eq!(
-            self.code, expected,
+            self.code,
+            expected,
             "expected exit status {expected}\n{}",
             self.describe()
         );
@@ -206,13 +211,23 @@ impl Output {
 
     #[track_caller]
     pub fn stdout_is(&self, expected: &str) -> &Self {
-        assert_eq!(self.stdout, expected, "unexpected stdout\n{}", self.describe());
+        assert_eq!(
+            self.stdout,
+            expected,
+            "unexpected stdout\n{}",
+            self.describe()
+        );
         self
     }
 
     #[track_caller]
     pub fn stderr_is(&self, expected: &str) -> &Self {
-        assert_eq!(self.stderr, expected, "unexpected stderr\n{}", self.describe());
+        assert_eq!(
+            self.stderr,
+            expected,
+            "unexpected stderr\n{}",
+            self.describe()
+        );
         self
     }
 
