@@ -7,6 +7,7 @@ pub mod budget;
 pub mod cli;
 pub mod decode;
 pub mod diagnostic;
+pub mod diff;
 pub mod model;
 pub mod output;
 pub mod parse;
@@ -61,7 +62,16 @@ pub struct Compiled {
 }
 
 /// Checks the spec, then plans and renders it when it is valid. Nothing is written.
+/// The artifacts name the spec by its file name, so they do not depend on where deployc runs.
 pub fn compile(name: &str, bytes: &[u8]) -> Compiled {
+    let spec_file = std::path::Path::new(name)
+        .file_name()
+        .map_or_else(|| name.to_owned(), |f| f.to_string_lossy().into_owned());
+    compile_as(name, &spec_file, bytes)
+}
+
+/// `compile`, with diagnostics naming the spec `name` and artifacts naming it `spec_file`.
+pub fn compile_as(name: &str, spec_file: &str, bytes: &[u8]) -> Compiled {
     let mut checked = check(name, bytes);
     let Some(spec) = &checked.spec else {
         return Compiled {
@@ -70,10 +80,7 @@ pub fn compile(name: &str, bytes: &[u8]) -> Compiled {
             artifacts: None,
         };
     };
-    let spec_file = std::path::Path::new(name)
-        .file_name()
-        .map_or_else(|| name.to_owned(), |f| f.to_string_lossy().into_owned());
-    let plan = plan::plan(spec, &spec_file);
+    let plan = plan::plan(spec, spec_file);
     match render::render_all(&plan) {
         Ok(artifacts) => Compiled {
             checked,
