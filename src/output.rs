@@ -26,6 +26,10 @@ pub struct Manifest {
     pub spec: String,
     /// File name → `sha256:<hex>` of its bytes.
     pub files: BTreeMap<String, String>,
+    /// While a render writes: what each file will hold. A render cut short
+    /// leaves this behind, so either version of a file is known to be ours.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub pending: BTreeMap<String, String>,
 }
 
 pub fn hash(bytes: &[u8]) -> String {
@@ -42,7 +46,18 @@ impl Manifest {
                 .iter()
                 .map(|a| (a.file.clone(), hash(&a.bytes)))
                 .collect(),
+            pending: BTreeMap::new(),
         }
+    }
+
+    /// Whether deployc wrote `bytes` as `file`.
+    fn generated(&self, file: &str, bytes: &[u8]) -> bool {
+        let h = hash(bytes);
+        self.files.get(file) == Some(&h) || self.pending.get(file) == Some(&h)
+    }
+
+    fn knows(&self, file: &str) -> bool {
+        self.files.contains_key(file) || self.pending.contains_key(file)
     }
 
     fn to_bytes(&self) -> Vec<u8> {
@@ -105,8 +120,8 @@ pub struct Survey {
     pub dir: PathBuf,
     pub changes: Vec<Change>,
     pub conflicts: Vec<Conflict>,
+    previous: Option<Manifest>,
     manifest: Manifest,
-    manifest_current: bool,
 }
 
 impl Survey {
@@ -143,7 +158,8 @@ fn read_manifest(dir: &Path) -> io::Result<Option<Manifest>> {
 /// Compares a render with the folder. Reads only.
 pub fn survey(dir: &Path, spec: &str, artifacts: &[Artifact]) -> io::Result<Survey> {
     let previous = read_manifest(dir)?;
-    let recorded = |file: &str| previous.as_ref().and_then(|m| m.files.get(file));
+    let generated = |file: &str, bytes: &[u8]| previous.as_ref().is_some_and(|m| m.generated(file, bytes));
+    let known = |file: &str| previous.as_ref().is_some_and(|m| m.knows(file));
     let mut changes = Vec::new();
     let mut conflicts = Vec::new();
     for artifact in artifacts {
@@ -160,10 +176,12 @@ pub fn survey(dir: &Path, spec: &str, artifacts: &[Artifact]) -> io::Result<Surv
                 }
             }
             Some(bytes) => {
-                match recorded(&artifact.file) {
-                    Some(h) if *h == hash(bytes) => {}
-                    Some(_) => conflicts.push(Conflict::HandEdited(artifact.file.clone())),
-                    None => conflicts.push(Conflict::NotGenerated(artifact.file.clone())),
+                if !generated(&artifact.file, bytes) {
+                    conflicts.push(if known(&artifact.file) {
+                        Conflict::HandEdited(artifact.file.clone())
+                    } else {
+                        Conflict::NotGenerated(artifact.file.clone())
+                    });
                 }
                 ChangeKind::Update
             }
@@ -176,14 +194,16 @@ pub fn survey(dir: &Path, spec: &str, artifacts: &[Artifact]) -> io::Result<Surv
         });
     }
     if let Some(previous) = &previous {
-        for (file, recorded_hash) in &previous.files {
+        let recorded: std::collections::BTreeSet<&String> =
+            previous.files.keys().chain(previous.pending.keys()).collect();
+        for file in recorded {
             if artifacts.iter().any(|a| &a.file == file) || !is_plain_name(file) {
                 continue;
             }
             let Some(old) = read_if_exists(&dir.join(file))? else {
                 continue;
             };
-            if hash(&old) != *recorded_hash {
+            if !previous.generated(file, &old) {
                 conflicts.push(Conflict::HandEdited(file.clone()));
             }
             changes.push(Change {
@@ -194,14 +214,12 @@ pub fn survey(dir: &Path, spec: &str, artifacts: &[Artifact]) -> io::Result<Surv
             });
         }
     }
-    let manifest = Manifest::of(spec, artifacts);
-    let manifest_current = previous.as_ref() == Some(&manifest);
     Ok(Survey {
         dir: dir.to_path_buf(),
         changes,
         conflicts,
-        manifest,
-        manifest_current,
+        manifest: Manifest::of(spec, artifacts),
+        previous,
     })
 }
 
@@ -235,10 +253,23 @@ fn write_atomically(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
 }
 
 /// Carries out a survey. With conflicts and no `force`, writes nothing.
-/// The manifest goes last, so an interrupted render is finished by the next one.
+///
+/// The manifest is written twice: first with the new hashes pending beside the
+/// old ones, last with the new ones only. Killed anywhere in between, the
+/// folder holds each file old or new, and the next render knows both as its own.
 pub fn apply(survey: &Survey, force: bool) -> io::Result<()> {
     assert!(force || survey.conflicts.is_empty(), "conflicts are refused before applying");
+    if survey.previous.as_ref() == Some(&survey.manifest) && !survey.differs() {
+        return Ok(());
+    }
     fs::create_dir_all(&survey.dir)?;
+    let manifest_path = survey.dir.join(MANIFEST);
+    if survey.differs() {
+        let mut pending = survey.previous.clone().unwrap_or_default();
+        pending.spec.clone_from(&survey.manifest.spec);
+        pending.pending = survey.manifest.files.clone();
+        write_atomically(&manifest_path, &pending.to_bytes(), 0o644)?;
+    }
     for change in &survey.changes {
         let path = survey.dir.join(&change.file);
         match (&change.kind, &change.new) {
@@ -252,10 +283,7 @@ pub fn apply(survey: &Survey, force: bool) -> io::Result<()> {
             _ => {}
         }
     }
-    if !survey.manifest_current {
-        write_atomically(&survey.dir.join(MANIFEST), &survey.manifest.to_bytes(), 0o644)?;
-    }
-    Ok(())
+    write_atomically(&manifest_path, &survey.manifest.to_bytes(), 0o644)
 }
 
 #[cfg(test)]
@@ -279,7 +307,7 @@ mod tests {
         apply(&first, false).unwrap();
         let second = survey(dir.path(), "x.kdl", &artifacts).unwrap();
         assert!(!second.differs());
-        assert!(second.manifest_current);
+        assert_eq!(second.previous.as_ref(), Some(&second.manifest));
     }
 
     #[test]
@@ -312,11 +340,17 @@ mod tests {
     #[test]
     fn an_interrupted_render_is_not_taken_for_a_hand_edit() {
         let dir = tempfile::tempdir().unwrap();
-        apply(&survey(dir.path(), "x.kdl", &[artifact("a.service", "one\n")]).unwrap(), false).unwrap();
-        // The new bytes landed, the manifest did not.
+        let one = [artifact("a.service", "one\n")];
+        let two = [artifact("a.service", "two\n")];
+        apply(&survey(dir.path(), "x.kdl", &one).unwrap(), false).unwrap();
+        // Cut short after the pending manifest and the new file, before the final manifest.
+        let s = survey(dir.path(), "x.kdl", &two).unwrap();
+        let mut pending = s.previous.clone().unwrap();
+        pending.pending = s.manifest.files.clone();
+        fs::write(dir.path().join(MANIFEST), pending.to_bytes()).unwrap();
         fs::write(dir.path().join("a.service"), "two\n").unwrap();
-        let s = survey(dir.path(), "x.kdl", &[artifact("a.service", "two\n")]).unwrap();
-        assert!(s.conflicts.is_empty());
-        assert!(!s.manifest_current);
+        // Both the spec that was being rendered and the one before are fine next.
+        assert!(survey(dir.path(), "x.kdl", &two).unwrap().conflicts.is_empty());
+        assert!(survey(dir.path(), "x.kdl", &one).unwrap().conflicts.is_empty());
     }
 }
