@@ -30,7 +30,11 @@ impl Budget {
 
     /// "preflight 5m + build backend 20m + ... = 1h6m"
     pub fn breakdown(&self) -> String {
-        let parts: Vec<String> = self.stages.iter().map(|(name, d)| format!("{name} {d}")).collect();
+        let parts: Vec<String> = self
+            .stages
+            .iter()
+            .map(|(name, d)| format!("{name} {d}"))
+            .collect();
         format!("{} = {}", parts.join(" + "), self.total())
     }
 }
@@ -52,10 +56,7 @@ pub fn build_limits(spec: &Spec) -> Vec<(String, Duration)> {
 fn makespan(limits: &[Duration], slots: usize) -> Duration {
     let mut finish = vec![0u64; slots.max(1)];
     for limit in limits {
-        let slot = finish
-            .iter_mut()
-            .min()
-            .expect("at least one slot");
+        let slot = finish.iter_mut().min().expect("at least one slot");
         *slot += limit.secs();
     }
     Duration::from_secs(finish.into_iter().max().unwrap_or(0))

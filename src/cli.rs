@@ -26,7 +26,8 @@ pub enum Exit {
     Io = 3,
 }
 
-const EXIT_CODES: &str = "Exit status: 0 success, 1 differences (diff), 2 invalid spec, usage or refused write, 3 I/O failure.";
+const EXIT_CODES: &str =
+    "Exit status: 0 success, 1 differences (diff), 2 invalid spec, usage or refused write, 3 I/O failure.";
 
 #[derive(Parser, Debug)]
 #[command(
@@ -59,7 +60,9 @@ enum ColorChoice {
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Parse, validate and lint specs, and compare their artifacts on disk; write nothing.
-    #[command(after_help = "Examples:\n  deployc check\n  deployc check examples/*.kdl --deny-warnings\n  deployc check deploy.kdl --message-format json")]
+    #[command(
+        after_help = "Examples:\n  deployc check\n  deployc check examples/*.kdl --deny-warnings\n  deployc check deploy.kdl --message-format json"
+    )]
     Check {
         /// Spec files (`-` reads standard input).
         #[arg(default_value = "deploy.kdl")]
@@ -70,7 +73,9 @@ enum Command {
         diagnostics: DiagnosticArgs,
     },
     /// Compile specs and write their artifacts; only files whose bytes change are written.
-    #[command(after_help = "Examples:\n  deployc render\n  deployc render examples/mcp-portal.kdl -o golden/mcp-portal\n  deployc render examples/*.kdl -o golden      (each into golden/<name>)\n  deployc render --force                       (overwrite hand edits)")]
+    #[command(
+        after_help = "Examples:\n  deployc render\n  deployc render examples/mcp-portal.kdl -o golden/mcp-portal\n  deployc render examples/*.kdl -o golden      (each into golden/<name>)\n  deployc render --force                       (overwrite hand edits)"
+    )]
     Render {
         /// Spec files (`-` reads standard input).
         #[arg(default_value = "deploy.kdl")]
@@ -84,7 +89,9 @@ enum Command {
         diagnostics: DiagnosticArgs,
     },
     /// Show what `render` would change, as a unified diff; exit 1 when something would.
-    #[command(after_help = "Examples:\n  deployc diff                        (CI drift check: exit 1 when artifacts are stale)\n  deployc diff --stat\n  deployc diff --base origin/main     (what a spec change does to the artifacts)")]
+    #[command(
+        after_help = "Examples:\n  deployc diff                        (CI drift check: exit 1 when artifacts are stale)\n  deployc diff --stat\n  deployc diff --base origin/main     (what a spec change does to the artifacts)"
+    )]
     Diff {
         /// Spec files (`-` reads standard input).
         #[arg(default_value = "deploy.kdl")]
@@ -107,9 +114,7 @@ enum Command {
     Schema,
     /// Print a shell completion script.
     #[command(after_help = "Example:\n  deployc completions bash > /etc/bash_completion.d/deployc")]
-    Completions {
-        shell: clap_complete::Shell,
-    },
+    Completions { shell: clap_complete::Shell },
     /// Print the manual page (roff).
     #[command(after_help = "Example:\n  deployc man | man -l -")]
     Man,
@@ -144,7 +149,11 @@ pub fn main() -> i32 {
         Ok(cli) => cli,
         Err(error) => {
             let _ = error.print();
-            return if error.use_stderr() { Exit::Invalid as i32 } else { 0 };
+            return if error.use_stderr() {
+                Exit::Invalid as i32
+            } else {
+                0
+            };
         }
     };
     run(cli) as i32
@@ -175,7 +184,11 @@ impl Console {
     }
 
     fn error(&self, message: &str) {
-        let label = if self.stderr_color() { "\x1b[1;31merror\x1b[0m" } else { "error" };
+        let label = if self.stderr_color() {
+            "\x1b[1;31merror\x1b[0m"
+        } else {
+            "error"
+        };
         eprintln!("{label}: {message}");
     }
 
@@ -183,7 +196,11 @@ impl Console {
     fn status(&self, verb: &str, rest: &str) {
         if !self.quiet {
             let verb = format!("{verb:>9}");
-            let verb = if self.stderr_color() { format!("\x1b[1;32m{verb}\x1b[0m") } else { verb };
+            let verb = if self.stderr_color() {
+                format!("\x1b[1;32m{verb}\x1b[0m")
+            } else {
+                verb
+            };
             eprintln!("{verb} {rest}");
         }
     }
@@ -200,7 +217,9 @@ fn run(cli: Cli) -> Exit {
             specs,
             output,
             diagnostics,
-        } => each_spec(&console, &specs, &output, |spec, dir| check(&console, spec, dir, &diagnostics)),
+        } => each_spec(&console, &specs, &output, |spec, dir| {
+            check(&console, spec, dir, &diagnostics)
+        }),
         Command::Render {
             specs,
             output,
@@ -225,7 +244,9 @@ fn run(cli: Cli) -> Exit {
                 },
                 stat,
             };
-            each_spec(&console, &specs, &output, |spec, dir| diff(&console, spec, dir, &how, &diagnostics))
+            each_spec(&console, &specs, &output, |spec, dir| {
+                diff(&console, spec, dir, &how, &diagnostics)
+            })
         }
         Command::Schema => {
             print!("{}", crate::schema());
@@ -252,7 +273,10 @@ fn each_spec(
     output: &OutputArgs,
     mut action: impl FnMut(&Path, &Path) -> Exit,
 ) -> Exit {
-    let dirs: Vec<PathBuf> = specs.iter().map(|s| output_dir(s, output.output.as_deref(), specs.len())).collect();
+    let dirs: Vec<PathBuf> = specs
+        .iter()
+        .map(|s| output_dir(s, output.output.as_deref(), specs.len()))
+        .collect();
     for (i, dir) in dirs.iter().enumerate() {
         if let Some(j) = dirs[..i].iter().position(|d| d == dir) {
             console.error(&format!(
@@ -276,7 +300,10 @@ fn each_spec(
 fn output_dir(spec: &Path, output: Option<&Path>, spec_count: usize) -> PathBuf {
     match output {
         Some(dir) if spec_count == 1 => dir.to_path_buf(),
-        Some(dir) => dir.join(spec.file_stem().map_or_else(|| "stdin".into(), |s| s.to_os_string())),
+        Some(dir) => dir.join(
+            spec.file_stem()
+                .map_or_else(|| "stdin".into(), |s| s.to_os_string()),
+        ),
         None if spec.as_os_str() == "-" => PathBuf::from("deploy"),
         None => match spec.parent() {
             Some(parent) if !parent.as_os_str().is_empty() => parent.join("deploy"),
@@ -355,10 +382,17 @@ fn count_phrase(errors: usize, warnings: usize) -> String {
 }
 
 /// Prints diagnostics and the closing line; `Invalid` when there were errors.
-fn conclude(console: &Console, compiled: &Compiled, extra: &[Diagnostic], args: &DiagnosticArgs, verb: &str) -> Exit {
+fn conclude(
+    console: &Console,
+    compiled: &Compiled,
+    extra: &[Diagnostic],
+    args: &DiagnosticArgs,
+    verb: &str,
+) -> Exit {
     print_diagnostics(console, compiled, extra, args);
     let errors = compiled.checked.diagnostics.error_count() + extra.iter().filter(|d| d.is_error()).count();
-    let warnings = compiled.checked.diagnostics.warning_count() + extra.iter().filter(|d| !d.is_error()).count();
+    let warnings =
+        compiled.checked.diagnostics.warning_count() + extra.iter().filter(|d| !d.is_error()).count();
     if errors > 0 {
         if args.message_format == MessageFormat::Human {
             console.error(&format!(
@@ -370,7 +404,11 @@ fn conclude(console: &Console, compiled: &Compiled, extra: &[Diagnostic], args: 
         return Exit::Invalid;
     }
     if verb == "check" && args.message_format == MessageFormat::Human {
-        let status = if warnings > 0 { count_phrase(0, warnings) } else { "ok".to_owned() };
+        let status = if warnings > 0 {
+            count_phrase(0, warnings)
+        } else {
+            "ok".to_owned()
+        };
         console.status("checked", &format!("{}: {status}", compiled.checked.source.name));
     }
     Exit::Success
@@ -381,8 +419,14 @@ fn show_plan(console: &Console, compiled: &Compiled) {
         return;
     };
     eprintln!("     unit {} → {}", plan.files.unit, plan.paths.unit);
-    eprintln!("   script {} → {}", plan.files.build_script, plan.paths.build_script);
-    eprintln!("    start {} (worst case: {})", plan.timeouts.start, plan.timeouts.budget);
+    eprintln!(
+        "   script {} → {}",
+        plan.files.build_script, plan.paths.build_script
+    );
+    eprintln!(
+        "    start {} (worst case: {})",
+        plan.timeouts.start, plan.timeouts.budget
+    );
     eprintln!("     logs {} (fallback {})", plan.log_dir, plan.log_fallback);
 }
 
@@ -419,10 +463,18 @@ fn check(console: &Console, spec: &Path, dir: &Path, args: &DiagnosticArgs) -> E
                 continue;
             }
             let path = dir.join(&change.file).display().to_string();
-            drift.push(Diagnostic::new(Problem::ArtifactStale { path, change: change.kind.past_tense() }, Span::NONE));
+            drift.push(Diagnostic::new(
+                Problem::ArtifactStale {
+                    path,
+                    change: change.kind.past_tense(),
+                },
+                Span::NONE,
+            ));
         }
         if args.deny_warnings {
-            drift.iter_mut().for_each(|d| d.severity = crate::problem::Severity::Error);
+            drift
+                .iter_mut()
+                .for_each(|d| d.severity = crate::problem::Severity::Error);
         }
     }
     show_plan(console, &compiled);
@@ -515,7 +567,11 @@ fn diff(console: &Console, spec: &Path, dir: &Path, how: &DiffHow, args: &Diagno
                 Err(exit) => return exit,
             };
             let mut files: Vec<&str> = old.iter().map(|a| a.file.as_str()).collect();
-            files.extend(new.iter().map(|a| a.file.as_str()).filter(|f| !old.iter().any(|a| a.file == *f)));
+            files.extend(
+                new.iter()
+                    .map(|a| a.file.as_str())
+                    .filter(|f| !old.iter().any(|a| a.file == *f)),
+            );
             paths = files.iter().map(|f| shown(f)).collect();
             for (file, path) in files.iter().zip(&paths) {
                 let before = old.iter().find(|a| a.file == *file);
@@ -525,9 +581,7 @@ fn diff(console: &Console, spec: &Path, dir: &Path, how: &DiffHow, args: &Diagno
                     old: before.map(|a| crate::diff::readable(file, &a.bytes)),
                     new: after.map(|a| crate::diff::readable(file, &a.bytes)),
                     mode_change: match (before, after) {
-                        (Some(b), Some(a)) if b.executable != a.executable => {
-                            Some((mode_of(b), mode_of(a)))
-                        }
+                        (Some(b), Some(a)) if b.executable != a.executable => Some((mode_of(b), mode_of(a))),
                         _ => None,
                     },
                 });
@@ -564,7 +618,12 @@ fn mode_of(artifact: &Artifact) -> u32 {
 }
 
 /// The artifacts of the spec as it was at git revision `base`; none if it did not exist then.
-fn artifacts_at(console: &Console, spec: &Path, base: &str, args: &DiagnosticArgs) -> Result<Vec<Artifact>, Exit> {
+fn artifacts_at(
+    console: &Console,
+    spec: &Path,
+    base: &str,
+    args: &DiagnosticArgs,
+) -> Result<Vec<Artifact>, Exit> {
     if spec.as_os_str() == "-" {
         console.error("--base needs a spec file in a git repository, not standard input");
         return Err(Exit::Invalid);
@@ -573,12 +632,17 @@ fn artifacts_at(console: &Console, spec: &Path, base: &str, args: &DiagnosticArg
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
     };
-    let file = spec.file_name().map_or_else(String::new, |f| f.to_string_lossy().into_owned());
+    let file = spec
+        .file_name()
+        .map_or_else(String::new, |f| f.to_string_lossy().into_owned());
     let git = |arguments: &[&str]| Process::new("git").arg("-C").arg(&dir).args(arguments).output();
     match git(&["rev-parse", "--git-dir"]) {
         Ok(out) if out.status.success() => {}
         Ok(_) => {
-            console.error(&format!("`{}` is not in a git repository; --base compares with a git revision", spec.display()));
+            console.error(&format!(
+                "`{}` is not in a git repository; --base compares with a git revision",
+                spec.display()
+            ));
             return Err(Exit::Invalid);
         }
         Err(e) => {
@@ -610,7 +674,9 @@ fn artifacts_at(console: &Console, spec: &Path, base: &str, args: &DiagnosticArg
     let old = crate::compile_as(&label, &file, &old_bytes);
     if old.artifacts.is_none() {
         print_diagnostics(console, &old, &[], args);
-        console.error(&format!("the spec at `{base}` does not compile, so there is nothing to compare with"));
+        console.error(&format!(
+            "the spec at `{base}` does not compile, so there is nothing to compare with"
+        ));
         return Err(Exit::Invalid);
     }
     Ok(old.artifacts.unwrap_or_default())

@@ -9,16 +9,15 @@ use kdl::{KdlDocument, KdlEntry, KdlNode, KdlValue};
 
 use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::model::{
-    Allow, Build, Cache, Cloudwatch, Health, Host, HttpCheck, Link, LogFile, Metrics, Project,
-    Repo, Restart, Retry, Service, ServiceBuild, Spec, Symlinks, Timeouts, Var, Vars,
+    Allow, Build, Cache, Cloudwatch, Health, Host, HttpCheck, Link, LogFile, Metrics, Project, Repo, Restart,
+    Retry, Service, ServiceBuild, Spec, Symlinks, Timeouts, Var, Vars,
 };
 use crate::problem::Problem;
 use crate::span::{Span, Spanned};
 use crate::suggest::closest;
 use crate::values::{
-    Account, AbsPath, Backoff, Branch, CacheMode, Duration, Engine, EnvKey, ImageRef, Lint,
-    LogGroup, LogStream, Missing, Name, Order, Package, Progress, RelPath, RestartPolicy, Size,
-    SsmRef, Text, Url,
+    AbsPath, Account, Backoff, Branch, CacheMode, Duration, Engine, EnvKey, ImageRef, Lint, LogGroup,
+    LogStream, Missing, Name, Order, Package, Progress, RelPath, RestartPolicy, Size, SsmRef, Text, Url,
 };
 
 /// Names of the checks that are errors: `allow` cannot silence them.
@@ -198,7 +197,9 @@ impl<'a> Reader<'a> {
                 None => found = Some(entry),
                 Some(first) => d.push(
                     Diagnostic::new(
-                        Problem::DuplicateProperty { name: name.to_owned() },
+                        Problem::DuplicateProperty {
+                            name: name.to_owned(),
+                        },
                         Span::from_kdl(entry.span()),
                     )
                     .with_related(Span::from_kdl(first.span()), "first given here"),
@@ -208,11 +209,7 @@ impl<'a> Reader<'a> {
         found.and_then(|entry| convert(d, entry))
     }
 
-    fn required_prop<T: FromKdl>(
-        &mut self,
-        d: &mut Diagnostics,
-        name: &'static str,
-    ) -> Option<Spanned<T>> {
+    fn required_prop<T: FromKdl>(&mut self, d: &mut Diagnostics, name: &'static str) -> Option<Spanned<T>> {
         let has = self
             .node
             .entries()
@@ -344,8 +341,13 @@ impl Seen {
         match self.0.get(name) {
             Some(first) => {
                 d.push(
-                    Diagnostic::new(Problem::DuplicateNode { name: name.to_owned() }, name_span(node))
-                        .with_related(*first, "first given here"),
+                    Diagnostic::new(
+                        Problem::DuplicateNode {
+                            name: name.to_owned(),
+                        },
+                        name_span(node),
+                    )
+                    .with_related(*first, "first given here"),
                 );
                 false
             }
@@ -392,8 +394,17 @@ fn vars_node(d: &mut Diagnostics, node: &KdlNode, vars: &mut VarsBuilder) {
 }
 
 const TOP_NODES: &[&str] = &[
-    "version", "project", "service", "build", "cache", "symlinks", "timeouts", "health", "host",
-    "cloudwatch", "allow",
+    "version",
+    "project",
+    "service",
+    "build",
+    "cache",
+    "symlinks",
+    "timeouts",
+    "health",
+    "host",
+    "cloudwatch",
+    "allow",
 ];
 
 /// Builds the model from a parsed document, reporting every problem in it.
@@ -506,7 +517,14 @@ fn name_arg(d: &mut Diagnostics, r: &mut Reader, what: &'static str) -> Spanned<
 }
 
 const PROJECT_NODES: &[&str] = &[
-    "description", "docs", "root", "compose-file", "user", "env", "env-file", "restart",
+    "description",
+    "docs",
+    "root",
+    "compose-file",
+    "user",
+    "env",
+    "env-file",
+    "restart",
 ];
 
 fn decode_project(d: &mut Diagnostics, node: &KdlNode) -> Project {
@@ -597,7 +615,9 @@ fn decode_service(d: &mut Diagnostics, node: &KdlNode) -> Option<Service> {
                 }
             }
             "image" => service.image = single::<ImageRef>(d, child, "an image reference"),
-            "requires" => service.requires.extend(list(d, child, "paths relative to the root")),
+            "requires" => service
+                .requires
+                .extend(list(d, child, "paths relative to the root")),
             "arg" => vars_node(d, child, &mut args),
             "timeout" => service.timeout = single(d, child, "a duration such as \"20m\""),
             "memory" => service.memory = single(d, child, "a size such as \"3G\""),
@@ -665,7 +685,9 @@ fn decode_build(d: &mut Diagnostics, node: &KdlNode) -> Build {
                 }
                 m.finish(d, "no arguments, only disk= and memory=");
             }
-            "ignored" => build.ignored.extend(list(d, child, "patterns such as \"vendor/\"")),
+            "ignored" => build
+                .ignored
+                .extend(list(d, child, "patterns such as \"vendor/\"")),
             "arg" => vars_node(d, child, &mut args),
             "docker" => {
                 if let Some(v) = single(d, child, "\"docker\" or \"podman\"") {
@@ -848,7 +870,15 @@ fn decode_health(d: &mut Diagnostics, node: &KdlNode) -> Health {
     health
 }
 
-const HOST_NODES: &[&str] = &["packages", "repo", "retry", "docker-wait", "env-file", "log", "gzip"];
+const HOST_NODES: &[&str] = &[
+    "packages",
+    "repo",
+    "retry",
+    "docker-wait",
+    "env-file",
+    "log",
+    "gzip",
+];
 
 fn decode_host(d: &mut Diagnostics, node: &KdlNode) -> Host {
     let mut r = Reader::new(d, node);
@@ -904,7 +934,12 @@ fn decode_host(d: &mut Diagnostics, node: &KdlNode) -> Host {
             }
             "env-file" => {
                 let mut p = Reader::new(d, child);
-                host.env_file = if p.node.entries().iter().any(|e| e.name().is_some_and(|n| n.value() == "from")) {
+                host.env_file = if p
+                    .node
+                    .entries()
+                    .iter()
+                    .any(|e| e.name().is_some_and(|n| n.value() == "from"))
+                {
                     secret_prop(d, &mut p, "from", "the env-file")
                 } else {
                     p.required_prop::<SsmRef>(d, "from")
@@ -1049,7 +1084,9 @@ fn decode_allow(d: &mut Diagnostics, node: &KdlNode) -> Option<Allow> {
         Ok(lint) => Spanned::new(lint, name.span),
         Err(_) => {
             let problem = if ERROR_CHECKS.contains(&name.as_str()) {
-                Problem::AllowAnError { name: name.to_string() }
+                Problem::AllowAnError {
+                    name: name.to_string(),
+                }
             } else {
                 Problem::AllowNotALint {
                     name: name.to_string(),
@@ -1060,5 +1097,8 @@ fn decode_allow(d: &mut Diagnostics, node: &KdlNode) -> Option<Allow> {
             return None;
         }
     };
-    Some(Allow { lint, reason: reason? })
+    Some(Allow {
+        lint,
+        reason: reason?,
+    })
 }

@@ -217,15 +217,18 @@ pub fn render_human(diagnostic: &Diagnostic, source: &SourceFile, color: bool) -
             marks.push(mark);
         }
     }
-    let width = marks
-        .iter()
-        .map(|m| m.line.to_string().len())
-        .max()
-        .unwrap_or(1);
+    let width = marks.iter().map(|m| m.line.to_string().len()).max().unwrap_or(1);
     let pad = " ".repeat(width);
     match marks.iter().find(|m| m.primary) {
         Some(m) => {
-            let _ = writeln!(out, "{pad}{} {}:{}:{}", style.gutter("-->"), source.name, m.line, m.column);
+            let _ = writeln!(
+                out,
+                "{pad}{} {}:{}:{}",
+                style.gutter("-->"),
+                source.name,
+                m.line,
+                m.column
+            );
         }
         None => {
             let _ = writeln!(out, "{pad}{} {}", style.gutter("-->"), source.name);
@@ -310,7 +313,9 @@ impl Window {
                 cut_before: false,
             };
         }
-        let first_char = column.saturating_sub(60).min(count.saturating_sub(LONG_LINE - 20));
+        let first_char = column
+            .saturating_sub(60)
+            .min(count.saturating_sub(LONG_LINE - 20));
         let shown: String = line.chars().skip(first_char).take(LONG_LINE - 20).collect();
         let cut_after = first_char + (LONG_LINE - 20) < count;
         let mut text = String::new();

@@ -27,7 +27,10 @@ impl DiffStyle {
 pub fn readable(file: &str, bytes: &[u8]) -> String {
     if file.ends_with(".gz") {
         let mut decoded = Vec::new();
-        if flate2::read::GzDecoder::new(bytes).read_to_end(&mut decoded).is_ok() {
+        if flate2::read::GzDecoder::new(bytes)
+            .read_to_end(&mut decoded)
+            .is_ok()
+        {
             return String::from_utf8_lossy(&decoded).into_owned();
         }
     }
@@ -45,7 +48,10 @@ pub struct FilePair<'a> {
 impl<'a> FilePair<'a> {
     /// The pair a folder change stands for, with `path` as the name shown.
     pub fn of_change(path: &'a str, change: &Change, old_mode: Option<u32>) -> FilePair<'a> {
-        let new_mode = change.new.as_ref().map(|a| if a.executable { 0o755 } else { 0o644 });
+        let new_mode = change
+            .new
+            .as_ref()
+            .map(|a| if a.executable { 0o755 } else { 0o644 });
         FilePair {
             path,
             old: change.old.as_deref().map(|b| readable(&change.file, b)),
@@ -63,8 +69,16 @@ pub fn unified(pair: &FilePair, style: DiffStyle) -> String {
     let old = pair.old.as_deref().unwrap_or("");
     let new = pair.new.as_deref().unwrap_or("");
     let mut out = String::new();
-    let old_label = if pair.old.is_some() { format!("a/{}", pair.path) } else { "/dev/null".to_owned() };
-    let new_label = if pair.new.is_some() { format!("b/{}", pair.path) } else { "/dev/null".to_owned() };
+    let old_label = if pair.old.is_some() {
+        format!("a/{}", pair.path)
+    } else {
+        "/dev/null".to_owned()
+    };
+    let new_label = if pair.new.is_some() {
+        format!("b/{}", pair.path)
+    } else {
+        "/dev/null".to_owned()
+    };
     let diff = TextDiff::from_lines(old, new);
     let mut headers_written = false;
     let mut write_headers = |out: &mut String| {
@@ -102,7 +116,10 @@ pub fn unified(pair: &FilePair, style: DiffStyle) -> String {
 
 /// Lines added and removed in one file.
 pub fn counts(pair: &FilePair) -> (usize, usize) {
-    let diff = TextDiff::from_lines(pair.old.as_deref().unwrap_or(""), pair.new.as_deref().unwrap_or(""));
+    let diff = TextDiff::from_lines(
+        pair.old.as_deref().unwrap_or(""),
+        pair.new.as_deref().unwrap_or(""),
+    );
     let mut insertions = 0;
     let mut deletions = 0;
     for change in diff.iter_all_changes() {
@@ -146,16 +163,20 @@ pub fn stat(pairs: &[FilePair], style: DiffStyle) -> String {
         let _ = writeln!(out, " {path:<name_width$} | {:>count_width$} {bar}", ins + del);
     }
     let plural = |n: usize, one: &str, many: &str| if n == 1 { one.to_owned() } else { many.to_owned() };
-    let mut summary = format!(
-        " {} {} changed",
-        rows.len(),
-        plural(rows.len(), "file", "files")
-    );
+    let mut summary = format!(" {} {} changed", rows.len(), plural(rows.len(), "file", "files"));
     if total_ins > 0 {
-        let _ = write!(summary, ", {total_ins} {}(+)", plural(total_ins, "insertion", "insertions"));
+        let _ = write!(
+            summary,
+            ", {total_ins} {}(+)",
+            plural(total_ins, "insertion", "insertions")
+        );
     }
     if total_del > 0 {
-        let _ = write!(summary, ", {total_del} {}(-)", plural(total_del, "deletion", "deletions"));
+        let _ = write!(
+            summary,
+            ", {total_del} {}(-)",
+            plural(total_del, "deletion", "deletions")
+        );
     }
     let _ = writeln!(out, "{summary}");
     out
@@ -176,9 +197,18 @@ mod tests {
 
     #[test]
     fn unified_diffs_read_like_git() {
-        let style = DiffStyle { context: 1, color: false };
-        let text = unified(&pair("d/x.service", Some("a\nb\nc\nd\n"), Some("a\nB\nc\nd\n")), style);
-        assert_eq!(text, "--- a/d/x.service\n+++ b/d/x.service\n@@ -1,3 +1,3 @@\n a\n-b\n+B\n c\n");
+        let style = DiffStyle {
+            context: 1,
+            color: false,
+        };
+        let text = unified(
+            &pair("d/x.service", Some("a\nb\nc\nd\n"), Some("a\nB\nc\nd\n")),
+            style,
+        );
+        assert_eq!(
+            text,
+            "--- a/d/x.service\n+++ b/d/x.service\n@@ -1,3 +1,3 @@\n a\n-b\n+B\n c\n"
+        );
         let created = unified(&pair("d/new.sh", None, Some("x\n")), style);
         assert!(created.starts_with("--- /dev/null\n+++ b/d/new.sh\n"));
         assert_eq!(unified(&pair("same", Some("x\n"), Some("x\n")), style), "");
@@ -186,8 +216,17 @@ mod tests {
 
     #[test]
     fn stat_counts_lines() {
-        let style = DiffStyle { context: 3, color: false };
-        let pairs = [pair("a", Some("1\n2\n"), Some("1\n3\n4\n")), pair("b", None, Some("x\n"))];
-        assert_eq!(stat(&pairs, style), " a | 3 ++-\n b | 1 +\n 2 files changed, 3 insertions(+), 1 deletion(-)\n");
+        let style = DiffStyle {
+            context: 3,
+            color: false,
+        };
+        let pairs = [
+            pair("a", Some("1\n2\n"), Some("1\n3\n4\n")),
+            pair("b", None, Some("x\n")),
+        ];
+        assert_eq!(
+            stat(&pairs, style),
+            " a | 3 ++-\n b | 1 +\n 2 files changed, 3 insertions(+), 1 deletion(-)\n"
+        );
     }
 }

@@ -8,9 +8,8 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::span::{Span, Spanned};
 use crate::values::{
-    Account, AbsPath, Backoff, Branch, CacheMode, Duration, Engine, EnvKey, ImageRef, Lint,
-    LogGroup, LogStream, Missing, Name, Order, Package, Progress, RelPath, RestartPolicy, Size,
-    SsmRef, Text, Url,
+    AbsPath, Account, Backoff, Branch, CacheMode, Duration, Engine, EnvKey, ImageRef, Lint, LogGroup,
+    LogStream, Missing, Name, Order, Package, Progress, RelPath, RestartPolicy, Size, SsmRef, Text, Url,
 };
 
 /// One Docker Compose deployment, described for deployc.
@@ -216,24 +215,6 @@ impl Default for Build {
             arg: Vars::default(),
             docker: Spanned::default(),
         }
-    }
-}
-
-impl Default for Order {
-    fn default() -> Self {
-        Order::Sequential
-    }
-}
-
-impl Default for Progress {
-    fn default() -> Self {
-        Progress::Plain
-    }
-}
-
-impl Default for Engine {
-    fn default() -> Self {
-        Engine::Docker
     }
 }
 

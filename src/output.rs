@@ -232,7 +232,9 @@ fn is_plain_name(file: &str) -> bool {
 /// synced, renamed over the old file, and the folder synced.
 fn write_atomically(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
-    let name = path.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+    let name = path
+        .file_name()
+        .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
     let temp = dir.join(format!(".{name}{TEMP_SUFFIX}"));
     let result = (|| {
         let mut file = fs::OpenOptions::new()
@@ -258,7 +260,10 @@ fn write_atomically(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
 /// old ones, last with the new ones only. Killed anywhere in between, the
 /// folder holds each file old or new, and the next render knows both as its own.
 pub fn apply(survey: &Survey, force: bool) -> io::Result<()> {
-    assert!(force || survey.conflicts.is_empty(), "conflicts are refused before applying");
+    assert!(
+        force || survey.conflicts.is_empty(),
+        "conflicts are refused before applying"
+    );
     if survey.previous.as_ref() == Some(&survey.manifest) && !survey.differs() {
         return Ok(());
     }
@@ -313,14 +318,21 @@ mod tests {
     #[test]
     fn hand_edits_and_foreign_files_are_conflicts() {
         let dir = tempfile::tempdir().unwrap();
-        apply(&survey(dir.path(), "x.kdl", &[artifact("a.service", "one\n")]).unwrap(), false).unwrap();
+        apply(
+            &survey(dir.path(), "x.kdl", &[artifact("a.service", "one\n")]).unwrap(),
+            false,
+        )
+        .unwrap();
         fs::write(dir.path().join("a.service"), "edited\n").unwrap();
         fs::write(dir.path().join("b.sh"), "mine\n").unwrap();
         let next = [artifact("a.service", "two\n"), artifact("b.sh", "generated\n")];
         let s = survey(dir.path(), "x.kdl", &next).unwrap();
         assert_eq!(
             s.conflicts,
-            vec![Conflict::HandEdited("a.service".into()), Conflict::NotGenerated("b.sh".into())]
+            vec![
+                Conflict::HandEdited("a.service".into()),
+                Conflict::NotGenerated("b.sh".into())
+            ]
         );
     }
 

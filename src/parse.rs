@@ -42,7 +42,7 @@ pub fn parse(name: &str, bytes: &[u8]) -> (SourceFile, Result<Parsed, Diagnostic
     }
     if name.ends_with(".json") {
         let result = parse_json(&source).map_err(|d| {
-            diagnostics.push(d);
+            diagnostics.push(*d);
             diagnostics
         });
         return (source, result);
@@ -82,19 +82,22 @@ pub fn parse(name: &str, bytes: &[u8]) -> (SourceFile, Result<Parsed, Diagnostic
     }
 }
 
-fn parse_json(source: &SourceFile) -> Result<Parsed, crate::diagnostic::Diagnostic> {
+fn parse_json(source: &SourceFile) -> Result<Parsed, Box<crate::diagnostic::Diagnostic>> {
     serde_json::from_str::<Spec>(&source.text)
         .map(|spec| Parsed::Json(Box::new(spec)))
         .map_err(|error| {
-            let span = offset_of(&source.text, error.line(), error.column())
-                .map_or(Span::NONE, |o| Span::new(o, 1));
+            let span =
+                offset_of(&source.text, error.line(), error.column()).map_or(Span::NONE, |o| Span::new(o, 1));
             let message = error.to_string();
             // serde_json appends " at line L column C"; the location is shown anyway.
             let message = message
                 .rsplit_once(" at line ")
                 .map_or(message.as_str(), |(m, _)| m)
                 .to_owned();
-            crate::diagnostic::Diagnostic::new(Problem::Json { message }, span)
+            Box::new(crate::diagnostic::Diagnostic::new(
+                Problem::Json { message },
+                span,
+            ))
         })
 }
 

@@ -311,7 +311,11 @@ pub fn plan(spec: &Spec, spec_file: &str) -> Plan {
         .root
         .as_ref()
         .map(|r| r.value.clone())
-        .unwrap_or_else(|| format!("/opt/{project}").parse().expect("project names are path-safe"));
+        .unwrap_or_else(|| {
+            format!("/opt/{project}")
+                .parse()
+                .expect("project names are path-safe")
+        });
     let state_directory = format!("{STATE_ROOT}/{project}");
     let state_dir = format!("/var/lib/{state_directory}");
     let unit_name = format!("{project}.service");
@@ -372,17 +376,26 @@ pub fn plan(spec: &Spec, spec_file: &str) -> Plan {
             if let Some(target) = &build.target {
                 options.extend(["--target".to_owned(), target.to_string()]);
             }
-            let shared = spec.build.arg.iter().filter(|v| service.arg.get(v.key.as_str()).is_none());
+            let shared = spec
+                .build
+                .arg
+                .iter()
+                .filter(|v| service.arg.get(v.key.as_str()).is_none());
             for var in shared.chain(service.arg.iter()) {
                 options.extend(["--build-arg".to_owned(), format!("{}={}", var.key, var.value)]);
             }
             let name = service.name.to_string();
             // Docker prefers <Dockerfile>.dockerignore; podman reads .containerignore first.
             let ignore_files = if engine.is_podman {
-                vec![context.join_str(".containerignore"), context.join_str(".dockerignore")]
+                vec![
+                    context.join_str(".containerignore"),
+                    context.join_str(".dockerignore"),
+                ]
             } else {
                 vec![
-                    format!("{dockerfile}.dockerignore").parse().expect("a path plus a suffix"),
+                    format!("{dockerfile}.dockerignore")
+                        .parse()
+                        .expect("a path plus a suffix"),
                     context.join_str(".dockerignore"),
                 ]
             };
@@ -394,7 +407,11 @@ pub fn plan(spec: &Spec, spec_file: &str) -> Plan {
                 options,
                 timeout_secs: timeout.secs(),
                 timeout: timeout.to_string(),
-                requires: service.requires.iter().map(|r| root.join(r).to_string()).collect(),
+                requires: service
+                    .requires
+                    .iter()
+                    .map(|r| root.join(r).to_string())
+                    .collect(),
                 marker: format!("{markers_dir}/{name}"),
                 fingerprint: format!("{fingerprints_dir}/{name}"),
                 service: name,
@@ -417,7 +434,11 @@ pub fn plan(spec: &Spec, spec_file: &str) -> Plan {
         .log_dir
         .as_ref()
         .map(|l| l.value.clone())
-        .unwrap_or_else(|| format!("/var/log/{project}").parse().expect("project names are path-safe"));
+        .unwrap_or_else(|| {
+            format!("/var/log/{project}")
+                .parse()
+                .expect("project names are path-safe")
+        });
 
     let budget = budget::start_budget(spec);
     let start = spec.timeouts.start.as_ref().map_or(budget.rounded(), |s| **s);
@@ -539,17 +560,19 @@ pub fn plan(spec: &Spec, spec_file: &str) -> Plan {
 
     Plan {
         spec_file: spec_file.to_owned(),
-        description: spec
-            .project
-            .description
-            .as_ref()
-            .map_or_else(|| format!("{project} (Docker Compose, deployed by deployc)"), |d| d.to_string()),
+        description: spec.project.description.as_ref().map_or_else(
+            || format!("{project} (Docker Compose, deployed by deployc)"),
+            |d| d.to_string(),
+        ),
         docs: spec.project.docs.as_ref().map(|d| d.to_string()),
         files: Files {
             unit: unit_name.clone(),
             build_script: build_script_name.clone(),
             user_data: user_data_file,
-            cloudwatch: spec.cloudwatch.as_ref().map(|_| "cloudwatch-agent.json".to_owned()),
+            cloudwatch: spec
+                .cloudwatch
+                .as_ref()
+                .map(|_| "cloudwatch-agent.json".to_owned()),
         },
         paths: Paths {
             root: root.to_string(),

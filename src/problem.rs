@@ -31,85 +31,222 @@ impl Severity {
 pub enum Problem {
     // Reading the file.
     EmptySpec,
-    NotUtf8 { offset: usize },
-    TooLarge { size: usize },
+    NotUtf8 {
+        offset: usize,
+    },
+    TooLarge {
+        size: usize,
+    },
     TooDeep,
-    Syntax { message: String, help: Option<String> },
-    Json { message: String },
+    Syntax {
+        message: String,
+        help: Option<String>,
+    },
+    Json {
+        message: String,
+    },
 
     // The shape of the document.
-    UnknownNode { name: String, parent: &'static str, suggestion: Option<&'static str> },
-    UnknownProperty { name: String, node: String, suggestion: Option<&'static str> },
-    UnexpectedArgument { node: String, takes: &'static str },
-    MissingArgument { node: String, what: &'static str },
-    MissingProperty { node: String, property: &'static str },
-    WrongType { expected: &'static str, found: String },
-    DuplicateProperty { name: String },
-    DuplicateNode { name: String },
-    MissingNode { name: &'static str, parent: &'static str },
-    UnexpectedChildren { node: String },
+    UnknownNode {
+        name: String,
+        parent: &'static str,
+        suggestion: Option<&'static str>,
+    },
+    UnknownProperty {
+        name: String,
+        node: String,
+        suggestion: Option<&'static str>,
+    },
+    UnexpectedArgument {
+        node: String,
+        takes: &'static str,
+    },
+    MissingArgument {
+        node: String,
+        what: &'static str,
+    },
+    MissingProperty {
+        node: String,
+        property: &'static str,
+    },
+    WrongType {
+        expected: &'static str,
+        found: String,
+    },
+    DuplicateProperty {
+        name: String,
+    },
+    DuplicateNode {
+        name: String,
+    },
+    MissingNode {
+        name: &'static str,
+        parent: &'static str,
+    },
+    UnexpectedChildren {
+        node: String,
+    },
     TypeAnnotation,
     VersionNotFirst,
 
     // Single values.
-    InvalidName { value: String },
-    InvalidEnvKey { value: String },
-    PathNotAbsolute { value: String },
-    PathNotRelative { value: String },
-    InvalidPathChar { value: String, bad: char },
-    PathParent { value: String },
+    InvalidName {
+        value: String,
+    },
+    InvalidEnvKey {
+        value: String,
+    },
+    PathNotAbsolute {
+        value: String,
+    },
+    PathNotRelative {
+        value: String,
+    },
+    InvalidPathChar {
+        value: String,
+        bad: char,
+    },
+    PathParent {
+        value: String,
+    },
     EmptyValue,
     ControlCharacter,
-    InvalidDuration { value: String },
-    ZeroDuration { what: &'static str },
-    InvalidSize { value: String },
-    InvalidKeyword { value: String, expected: &'static [&'static str] },
-    InvalidRetention { value: i128 },
-    OutOfRange { what: &'static str, min: i128, max: i128, value: i128 },
-    InvalidUrl { value: String },
-    InvalidSsmRef { value: String },
-    InvalidImage { value: String },
-    InvalidAccount { value: String },
-    InvalidPackage { value: String },
-    InvalidBranch { value: String },
-    InvalidLogGroup { value: String },
-    InvalidLogStream { value: String },
-    DuplicateKey { key: String },
+    InvalidDuration {
+        value: String,
+    },
+    ZeroDuration {
+        what: &'static str,
+    },
+    InvalidSize {
+        value: String,
+    },
+    InvalidKeyword {
+        value: String,
+        expected: &'static [&'static str],
+    },
+    InvalidRetention {
+        value: i128,
+    },
+    OutOfRange {
+        what: &'static str,
+        min: i128,
+        max: i128,
+        value: i128,
+    },
+    InvalidUrl {
+        value: String,
+    },
+    InvalidSsmRef {
+        value: String,
+    },
+    InvalidImage {
+        value: String,
+    },
+    InvalidAccount {
+        value: String,
+    },
+    InvalidPackage {
+        value: String,
+    },
+    InvalidBranch {
+        value: String,
+    },
+    InvalidLogGroup {
+        value: String,
+    },
+    InvalidLogStream {
+        value: String,
+    },
+    DuplicateKey {
+        key: String,
+    },
 
     // The spec as a whole.
-    UnsupportedVersion { version: i128 },
-    DuplicateService { name: String },
-    BuildAndImage { service: String },
-    NeitherBuildNorImage { service: String },
-    UnknownService { name: String, suggestion: Option<String> },
+    UnsupportedVersion {
+        version: i128,
+    },
+    DuplicateService {
+        name: String,
+    },
+    BuildAndImage {
+        service: String,
+    },
+    NeitherBuildNorImage {
+        service: String,
+    },
+    UnknownService {
+        name: String,
+        suggestion: Option<String>,
+    },
     RestartAlways,
     ParallelWithoutMax,
     MaxWithoutParallel,
     SsmNotSupportedHere,
     EnvFileWithoutTarget,
     TokenNeedsHttps,
-    DuplicateLink { path: String },
+    DuplicateLink {
+        path: String,
+    },
     LogDirIsFallback,
     NothingToMeasure,
-    InvalidComposeProject { value: String },
-    AllowNotALint { name: String, suggestion: Option<&'static str> },
-    AllowAnError { name: String },
-    DuplicateAllow { lint: Lint },
+    InvalidComposeProject {
+        value: String,
+    },
+    AllowNotALint {
+        name: String,
+        suggestion: Option<&'static str>,
+    },
+    AllowAnError {
+        name: String,
+    },
+    DuplicateAllow {
+        lint: Lint,
+    },
 
     // Lints.
-    StartBudget { start: String, budget: String, breakdown: String },
-    ContainerStopNotBelowStop { containers: String, stop: String },
-    LiteralSecret { what: String },
-    UserDataTooLarge { size: usize },
-    ParallelMemory { max: u32, peak: String, available: String },
-    ArgOverride { key: String, shared: String, service_value: String },
-    UnpinnedImage { image: String },
-    UnusedAllow { lint: Lint },
+    StartBudget {
+        start: String,
+        budget: String,
+        breakdown: String,
+    },
+    ContainerStopNotBelowStop {
+        containers: String,
+        stop: String,
+    },
+    LiteralSecret {
+        what: String,
+    },
+    UserDataTooLarge {
+        size: usize,
+    },
+    ParallelMemory {
+        max: u32,
+        peak: String,
+        available: String,
+    },
+    ArgOverride {
+        key: String,
+        shared: String,
+        service_value: String,
+    },
+    UnpinnedImage {
+        image: String,
+    },
+    UnusedAllow {
+        lint: Lint,
+    },
 
     // The artifacts on disk.
-    ArtifactEdited { path: String },
-    ArtifactNotGenerated { path: String },
-    ArtifactStale { path: String, change: &'static str },
+    ArtifactEdited {
+        path: String,
+    },
+    ArtifactNotGenerated {
+        path: String,
+    },
+    ArtifactStale {
+        path: String,
+        change: &'static str,
+    },
 }
 
 impl Problem {
@@ -242,7 +379,12 @@ impl Problem {
             InvalidSize { value } => format!("invalid size `{value}`"),
             InvalidKeyword { value, .. } => format!("invalid value `{value}`"),
             InvalidRetention { value } => format!("CloudWatch cannot keep logs for {value} days"),
-            OutOfRange { what, min, max, value } => {
+            OutOfRange {
+                what,
+                min,
+                max,
+                value,
+            } => {
                 format!("{what} must be between {min} and {max}, not {value}")
             }
             InvalidUrl { value } => format!("invalid URL `{value}`"),
@@ -257,7 +399,9 @@ impl Problem {
             UnsupportedVersion { version } => format!("unsupported spec version {version}"),
             DuplicateService { name } => format!("service `{name}` is defined twice"),
             BuildAndImage { service } => format!("service `{service}` has both `build` and `image`"),
-            NeitherBuildNorImage { service } => format!("service `{service}` has neither `build` nor `image`"),
+            NeitherBuildNorImage { service } => {
+                format!("service `{service}` has neither `build` nor `image`")
+            }
             UnknownService { name, .. } => format!("no service named `{name}`"),
             RestartAlways => "`restart \"always\"` is not possible for this unit".into(),
             ParallelWithoutMax => "parallel builds need a limit".into(),
@@ -275,9 +419,9 @@ impl Problem {
             StartBudget { start, budget, .. } => {
                 format!("start timeout {start} is shorter than the worst-case start, {budget}")
             }
-            ContainerStopNotBelowStop { containers, stop } => format!(
-                "containers get {containers} to stop, which is not below the stop timeout {stop}"
-            ),
+            ContainerStopNotBelowStop { containers, stop } => {
+                format!("containers get {containers} to stop, which is not below the stop timeout {stop}")
+            }
             LiteralSecret { what } => format!("{what} looks like a secret written into the spec"),
             UserDataTooLarge { size } => format!(
                 "user-data is {size} bytes, {} over EC2's limit of {USER_DATA_LIMIT} bytes",
@@ -286,14 +430,20 @@ impl Problem {
             ParallelMemory { max, peak, available } => format!(
                 "{max} parallel builds may need {peak} of memory, more than `min-free memory` ({available})"
             ),
-            ArgOverride { key, shared, service_value } => format!(
+            ArgOverride {
+                key,
+                shared,
+                service_value,
+            } => format!(
                 "build argument `{key}` is \"{service_value}\" here but \"{shared}\" for every other build"
             ),
             UnpinnedImage { image } => format!("image `{image}` is not pinned"),
             UnusedAllow { lint } => format!("`allow \"{lint}\"` silences nothing"),
             ArtifactEdited { path } => format!("`{path}` was edited by hand since it was generated"),
             ArtifactNotGenerated { path } => format!("`{path}` exists but was not generated by deployc"),
-            ArtifactStale { path, change } => format!("`{path}` is out of date: `deployc render` would have {change} it"),
+            ArtifactStale { path, change } => {
+                format!("`{path}` is out of date: `deployc render` would have {change} it")
+            }
         }
     }
 
@@ -428,8 +578,7 @@ impl fmt::Display for Problem {
 
 /// The retention periods CloudWatch Logs accepts, in days.
 pub const RETENTION_DAYS: [i128; 22] = [
-    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
-    3288, 3653,
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
 ];
 
 fn nearest_retention(value: i128) -> i128 {
@@ -441,13 +590,22 @@ fn nearest_retention(value: i128) -> i128 {
 }
 
 fn list(words: &[&str]) -> String {
-    words.iter().map(|w| format!("`{w}`")).collect::<Vec<_>>().join(", ")
+    words
+        .iter()
+        .map(|w| format!("`{w}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn lowercase_first(s: &str) -> String {
     let mut chars = s.chars();
     match chars.next() {
-        Some(c) => c.to_lowercase().chain(chars).collect::<String>().trim_end_matches('.').to_owned(),
+        Some(c) => c
+            .to_lowercase()
+            .chain(chars)
+            .collect::<String>()
+            .trim_end_matches('.')
+            .to_owned(),
         None => String::new(),
     }
 }

@@ -51,19 +51,31 @@ fn check_services(spec: &Spec, d: &mut Diagnostics) {
         }
         if let Some(span) = first.get(name) {
             d.push(
-                Diagnostic::new(Problem::DuplicateService { name: name.to_owned() }, service.name.span)
-                    .with_related(*span, "first defined here"),
+                Diagnostic::new(
+                    Problem::DuplicateService {
+                        name: name.to_owned(),
+                    },
+                    service.name.span,
+                )
+                .with_related(*span, "first defined here"),
             );
         } else {
             first.insert(name, service.name.span);
         }
         match (&service.build, &service.image) {
             (Some(build), Some(image)) => d.push(
-                Diagnostic::new(Problem::BuildAndImage { service: name.to_owned() }, image.span)
-                    .with_related(build.dockerfile.span, "built here"),
+                Diagnostic::new(
+                    Problem::BuildAndImage {
+                        service: name.to_owned(),
+                    },
+                    image.span,
+                )
+                .with_related(build.dockerfile.span, "built here"),
             ),
             (None, None) => d.report(
-                Problem::NeitherBuildNorImage { service: name.to_owned() },
+                Problem::NeitherBuildNorImage {
+                    service: name.to_owned(),
+                },
                 service.name.span,
             ),
             _ => {}
@@ -82,9 +94,11 @@ fn check_build(spec: &Spec, d: &mut Diagnostics) {
     if *spec.project.restart.policy == RestartPolicy::Always {
         d.report(Problem::RestartAlways, spec.project.restart.policy.span);
     }
-    let log_dir = build.log_dir.as_ref().map(|l| l.as_str().to_owned()).unwrap_or_else(|| {
-        format!("/var/log/{}", spec.project.name)
-    });
+    let log_dir = build
+        .log_dir
+        .as_ref()
+        .map(|l| l.as_str().to_owned())
+        .unwrap_or_else(|| format!("/var/log/{}", spec.project.name));
     if log_dir == build.log_fallback.as_str() {
         let span = build.log_dir.as_ref().map_or(build.log_fallback.span, |l| l.span);
         d.report(Problem::LogDirIsFallback, span);
@@ -93,7 +107,15 @@ fn check_build(spec: &Spec, d: &mut Diagnostics) {
 
 fn range(d: &mut Diagnostics, what: &'static str, min: i128, max: i128, value: i128, span: Span) {
     if value < min || value > max {
-        d.report(Problem::OutOfRange { what, min, max, value }, span);
+        d.report(
+            Problem::OutOfRange {
+                what,
+                min,
+                max,
+                value,
+            },
+            span,
+        );
     }
 }
 
@@ -148,13 +170,27 @@ fn check_health(spec: &Spec, d: &mut Diagnostics) {
         }
     }
     for check in &health.http {
-        range(d, "an HTTP status", 100, 599, (*check.status).into(), check.status.span);
+        range(
+            d,
+            "an HTTP status",
+            100,
+            599,
+            (*check.status).into(),
+            check.status.span,
+        );
     }
 }
 
 fn check_host(spec: &Spec, d: &mut Diagnostics) {
     let Some(host) = &spec.host else { return };
-    range(d, "`attempts`", 1, 20, (*host.retry.attempts).into(), host.retry.attempts.span);
+    range(
+        d,
+        "`attempts`",
+        1,
+        20,
+        (*host.retry.attempts).into(),
+        host.retry.attempts.span,
+    );
     if let Some(from) = &host.env_file
         && spec.project.env_file.is_none()
     {
@@ -169,11 +205,18 @@ fn check_host(spec: &Spec, d: &mut Diagnostics) {
 }
 
 fn check_cloudwatch(spec: &Spec, d: &mut Diagnostics) {
-    let Some(cloudwatch) = &spec.cloudwatch else { return };
+    let Some(cloudwatch) = &spec.cloudwatch else {
+        return;
+    };
     if let Some(days) = &cloudwatch.retention_days
         && !RETENTION_DAYS.contains(&(**days).into())
     {
-        d.report(Problem::InvalidRetention { value: (**days).into() }, days.span);
+        d.report(
+            Problem::InvalidRetention {
+                value: (**days).into(),
+            },
+            days.span,
+        );
     }
     if let Some(metrics) = &cloudwatch.metrics
         && !metrics.memory
@@ -188,8 +231,13 @@ fn check_links(spec: &Spec, d: &mut Diagnostics) {
     for link in spec.symlinks.iter().flat_map(|s| &s.link) {
         match first.get(link.path.as_str()) {
             Some(span) => d.push(
-                Diagnostic::new(Problem::DuplicateLink { path: link.path.to_string() }, link.path.span)
-                    .with_related(*span, "first linked here"),
+                Diagnostic::new(
+                    Problem::DuplicateLink {
+                        path: link.path.to_string(),
+                    },
+                    link.path.span,
+                )
+                .with_related(*span, "first linked here"),
             ),
             None => {
                 first.insert(link.path.as_str(), link.path.span);
@@ -204,12 +252,20 @@ pub const COMPOSE_PROJECT_VAR: &str = "COMPOSE_PROJECT_NAME";
 fn check_env(spec: &Spec, d: &mut Diagnostics) {
     if let Some(var) = spec.project.env.get(COMPOSE_PROJECT_VAR) {
         let value = var.value.as_str();
-        let ok = value.chars().next().is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+        let ok = value
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
             && value
                 .chars()
                 .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '_' | '-'));
         if !ok {
-            d.report(Problem::InvalidComposeProject { value: value.to_owned() }, var.value.span);
+            d.report(
+                Problem::InvalidComposeProject {
+                    value: value.to_owned(),
+                },
+                var.value.span,
+            );
         }
     }
     for vars in all_vars(spec) {
@@ -228,19 +284,38 @@ fn all_vars(spec: &Spec) -> impl Iterator<Item = &Vars> {
 }
 
 const SECRET_WORDS: &[&str] = &[
-    "PASSWORD", "PASSWD", "SECRET", "TOKEN", "APIKEY", "API_KEY", "PRIVATE_KEY", "ACCESS_KEY",
+    "PASSWORD",
+    "PASSWD",
+    "SECRET",
+    "TOKEN",
+    "APIKEY",
+    "API_KEY",
+    "PRIVATE_KEY",
+    "ACCESS_KEY",
     "CREDENTIAL",
 ];
 
 /// Values that are credentials whatever they are called.
 fn looks_like_credential(value: &str) -> bool {
     const PREFIXES: &[&str] = &[
-        "ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_", "glpat-", "xoxb-", "xoxp-", "xoxa-",
-        "sk_live_", "-----BEGIN",
+        "ghp_",
+        "gho_",
+        "ghu_",
+        "ghs_",
+        "ghr_",
+        "github_pat_",
+        "glpat-",
+        "xoxb-",
+        "xoxp-",
+        "xoxa-",
+        "sk_live_",
+        "-----BEGIN",
     ];
     let aws_key = value.len() == 20
         && (value.starts_with("AKIA") || value.starts_with("ASIA"))
-        && value.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit());
+        && value
+            .chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit());
     let jwt = value.starts_with("eyJ") && value.matches('.').count() == 2 && value.len() > 30;
     aws_key || jwt || PREFIXES.iter().any(|p| value.starts_with(p))
 }
@@ -276,7 +351,12 @@ fn check_secrets(spec: &Spec, d: &mut Diagnostics) {
     }
     for (url, what) in urls {
         if url.has_userinfo() {
-            d.report(Problem::LiteralSecret { what: format!("the user and password in {what}") }, url.span);
+            d.report(
+                Problem::LiteralSecret {
+                    what: format!("the user and password in {what}"),
+                },
+                url.span,
+            );
         }
     }
 }
@@ -380,7 +460,12 @@ fn lint_unpinned_images(spec: &Spec, w: &mut Diagnostics) {
     for image in spec.service.iter().filter_map(|s| s.image.as_ref()) {
         let pinned = image.has_digest() || image.tag().is_some_and(|t| t != "latest");
         if !pinned {
-            w.report(Problem::UnpinnedImage { image: image.to_string() }, image.span);
+            w.report(
+                Problem::UnpinnedImage {
+                    image: image.to_string(),
+                },
+                image.span,
+            );
         }
     }
 }

@@ -88,9 +88,8 @@ impl FromStr for Name {
         let first_ok = chars
             .next()
             .is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
-        let rest_ok = chars.all(|c| {
-            c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '_' | '.' | '-')
-        });
+        let rest_ok =
+            chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '_' | '.' | '-'));
         if first_ok && rest_ok && s.len() <= 64 {
             Ok(Name(s.to_owned()))
         } else {
@@ -109,9 +108,7 @@ impl FromStr for EnvKey {
     type Err = Problem;
     fn from_str(s: &str) -> Result<Self, Problem> {
         let mut chars = s.chars();
-        let first_ok = chars
-            .next()
-            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_');
+        let first_ok = chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_');
         if first_ok && chars.all(|c| c.is_ascii_alphanumeric() || c == '_') {
             Ok(EnvKey(s.to_owned()))
         } else {
@@ -128,9 +125,7 @@ fn check_path_chars(s: &str) -> Result<(), Problem> {
         });
     }
     if s.split('/').any(|part| part == "..") {
-        return Err(Problem::PathParent {
-            value: s.to_owned(),
-        });
+        return Err(Problem::PathParent { value: s.to_owned() });
     }
     Ok(())
 }
@@ -145,9 +140,7 @@ impl FromStr for AbsPath {
     type Err = Problem;
     fn from_str(s: &str) -> Result<Self, Problem> {
         if !s.starts_with('/') {
-            return Err(Problem::PathNotAbsolute {
-                value: s.to_owned(),
-            });
+            return Err(Problem::PathNotAbsolute { value: s.to_owned() });
         }
         check_path_chars(s)?;
         Ok(AbsPath(normalize_path(s)))
@@ -181,10 +174,7 @@ impl AbsPath {
 /// Drops `.` components, repeated and trailing slashes, so one directory has one spelling.
 fn normalize_path(s: &str) -> String {
     let absolute = s.starts_with('/');
-    let parts: Vec<&str> = s
-        .split('/')
-        .filter(|p| !p.is_empty() && *p != ".")
-        .collect();
+    let parts: Vec<&str> = s.split('/').filter(|p| !p.is_empty() && *p != ".").collect();
     let joined = parts.join("/");
     match (absolute, joined.is_empty()) {
         (true, _) => format!("/{joined}"),
@@ -206,9 +196,7 @@ impl FromStr for RelPath {
             return Err(Problem::EmptyValue);
         }
         if s.starts_with('/') {
-            return Err(Problem::PathNotRelative {
-                value: s.to_owned(),
-            });
+            return Err(Problem::PathNotRelative { value: s.to_owned() });
         }
         check_path_chars(s)?;
         Ok(RelPath(normalize_path(s)))
@@ -241,9 +229,7 @@ string_newtype!(
 impl FromStr for Url {
     type Err = Problem;
     fn from_str(s: &str) -> Result<Self, Problem> {
-        let rest = s
-            .strip_prefix("https://")
-            .or_else(|| s.strip_prefix("http://"));
+        let rest = s.strip_prefix("https://").or_else(|| s.strip_prefix("http://"));
         let ok = rest.is_some_and(|r| {
             !r.is_empty()
                 && !r.starts_with('/')
@@ -254,9 +240,7 @@ impl FromStr for Url {
         if ok {
             Ok(Url(s.to_owned()))
         } else {
-            Err(Problem::InvalidUrl {
-                value: s.to_owned(),
-            })
+            Err(Problem::InvalidUrl { value: s.to_owned() })
         }
     }
 }
@@ -304,9 +288,7 @@ impl FromStr for SsmRef {
         if ok {
             Ok(SsmRef(s.to_owned()))
         } else {
-            Err(Problem::InvalidSsmRef {
-                value: s.to_owned(),
-            })
+            Err(Problem::InvalidSsmRef { value: s.to_owned() })
         }
     }
 }
@@ -334,9 +316,7 @@ impl FromStr for ImageRef {
         if ok {
             Ok(ImageRef(s.to_owned()))
         } else {
-            Err(Problem::InvalidImage {
-                value: s.to_owned(),
-            })
+            Err(Problem::InvalidImage { value: s.to_owned() })
         }
     }
 }
@@ -365,16 +345,12 @@ impl FromStr for Account {
     fn from_str(s: &str) -> Result<Self, Problem> {
         let mut chars = s.chars();
         let ok = s.len() <= 32
-            && chars
-                .next()
-                .is_some_and(|c| c.is_ascii_lowercase() || c == '_')
+            && chars.next().is_some_and(|c| c.is_ascii_lowercase() || c == '_')
             && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '_' | '-'));
         if ok {
             Ok(Account(s.to_owned()))
         } else {
-            Err(Problem::InvalidAccount {
-                value: s.to_owned(),
-            })
+            Err(Problem::InvalidAccount { value: s.to_owned() })
         }
     }
 }
@@ -394,9 +370,7 @@ impl FromStr for Package {
         if ok {
             Ok(Package(s.to_owned()))
         } else {
-            Err(Problem::InvalidPackage {
-                value: s.to_owned(),
-            })
+            Err(Problem::InvalidPackage { value: s.to_owned() })
         }
     }
 }
@@ -410,7 +384,10 @@ string_newtype!(
 impl FromStr for Branch {
     type Err = Problem;
     fn from_str(s: &str) -> Result<Self, Problem> {
-        let ok = s.chars().next().is_some_and(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.'))
+        let ok = s
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.'))
             && s.chars()
                 .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '/' | '-'))
             && !s.contains("..")
@@ -419,9 +396,7 @@ impl FromStr for Branch {
         if ok {
             Ok(Branch(s.to_owned()))
         } else {
-            Err(Problem::InvalidBranch {
-                value: s.to_owned(),
-            })
+            Err(Problem::InvalidBranch { value: s.to_owned() })
         }
     }
 }
@@ -442,9 +417,7 @@ impl FromStr for LogGroup {
         if ok {
             Ok(LogGroup(s.to_owned()))
         } else {
-            Err(Problem::InvalidLogGroup {
-                value: s.to_owned(),
-            })
+            Err(Problem::InvalidLogGroup { value: s.to_owned() })
         }
     }
 }
@@ -462,9 +435,7 @@ impl FromStr for LogStream {
         if ok {
             Ok(LogStream(s.to_owned()))
         } else {
-            Err(Problem::InvalidLogStream {
-                value: s.to_owned(),
-            })
+            Err(Problem::InvalidLogStream { value: s.to_owned() })
         }
     }
 }
@@ -487,9 +458,7 @@ impl Duration {
 impl FromStr for Duration {
     type Err = Problem;
     fn from_str(s: &str) -> Result<Self, Problem> {
-        let invalid = || Problem::InvalidDuration {
-            value: s.to_owned(),
-        };
+        let invalid = || Problem::InvalidDuration { value: s.to_owned() };
         if s.is_empty() {
             return Err(invalid());
         }
@@ -578,12 +547,7 @@ impl JsonSchema for Duration {
 #[serde(try_from = "String", into = "String")]
 pub struct Size(u64);
 
-const SIZE_UNITS: [(char, u64); 4] = [
-    ('T', 1 << 40),
-    ('G', 1 << 30),
-    ('M', 1 << 20),
-    ('K', 1 << 10),
-];
+const SIZE_UNITS: [(char, u64); 4] = [('T', 1 << 40), ('G', 1 << 30), ('M', 1 << 20), ('K', 1 << 10)];
 
 impl Size {
     pub fn bytes(self) -> u64 {
@@ -598,9 +562,7 @@ impl Size {
 impl FromStr for Size {
     type Err = Problem;
     fn from_str(s: &str) -> Result<Self, Problem> {
-        let invalid = || Problem::InvalidSize {
-            value: s.to_owned(),
-        };
+        let invalid = || Problem::InvalidSize { value: s.to_owned() };
         let body = s
             .strip_suffix(['B', 'b'])
             .filter(|b| b.ends_with(|c: char| c.is_ascii_alphabetic()))
@@ -623,7 +585,7 @@ impl FromStr for Size {
 impl fmt::Display for Size {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for (unit, factor) in SIZE_UNITS {
-            if self.0 % factor == 0 {
+            if self.0.is_multiple_of(factor) {
                 return write!(f, "{}{unit}", self.0 / factor);
             }
         }
@@ -701,8 +663,10 @@ macro_rules! keyword_enum {
 
 keyword_enum!(
     /// How built services are built: one after another, or several at once.
+    #[derive(Default)]
     Order {
         /// One build at a time, in spec order.
+        #[default]
         Sequential = "sequential",
         /// Up to `max` builds at once, started in spec order.
         Parallel = "parallel",
@@ -757,8 +721,10 @@ keyword_enum!(
 
 keyword_enum!(
     /// The container engine's command-line client.
+    #[derive(Default)]
     Engine {
         /// Docker, with the Compose v2 plugin for `up` and `down`.
+        #[default]
         Docker = "docker",
         /// Podman; builds need nothing but `podman` itself.
         Podman = "podman",
@@ -767,8 +733,10 @@ keyword_enum!(
 
 keyword_enum!(
     /// How build progress is printed.
+    #[derive(Default)]
     Progress {
         /// Full, uninterleaved output: every step and its complete output.
+        #[default]
         Plain = "plain",
         /// The engine's default.
         Auto = "auto",
@@ -793,7 +761,12 @@ mod tests {
 
     #[test]
     fn durations_parse_and_print_canonically() {
-        let cases = [("90s", 90, "1m30s"), ("20m", 1200, "20m"), ("1h30m", 5400, "1h30m"), ("1d", 86400, "24h")];
+        let cases = [
+            ("90s", 90, "1m30s"),
+            ("20m", 1200, "20m"),
+            ("1h30m", 5400, "1h30m"),
+            ("1d", 86400, "24h"),
+        ];
         for (text, secs, canonical) in cases {
             let d: Duration = text.parse().unwrap();
             assert_eq!(d.secs(), secs, "{text}");
@@ -818,7 +791,10 @@ mod tests {
 
     #[test]
     fn paths_are_checked_and_normalised() {
-        assert_eq!("/opt//app/./x/".parse::<AbsPath>().unwrap().as_str(), "/opt/app/x");
+        assert_eq!(
+            "/opt//app/./x/".parse::<AbsPath>().unwrap().as_str(),
+            "/opt/app/x"
+        );
         assert!("opt/app".parse::<AbsPath>().is_err());
         assert!("/opt/../etc".parse::<AbsPath>().is_err());
         assert!("/opt/my app".parse::<AbsPath>().is_err());

@@ -5,8 +5,10 @@
 pub fn bash(s: &str) -> String {
     let safe = !s.is_empty()
         && !s.starts_with(['=', '~', '#'])
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '/' | ':' | '@' | '+' | ',' | '%' | '-' | '='));
+        && s.chars().all(|c| {
+            c.is_ascii_alphanumeric()
+                || matches!(c, '_' | '.' | '/' | ':' | '@' | '+' | ',' | '%' | '-' | '=')
+        });
     if safe {
         s.to_owned()
     } else {
@@ -34,8 +36,9 @@ fn systemd_quoted_body(s: &str, escape_dollar: bool) -> String {
 
 fn systemd_bare_safe(s: &str) -> bool {
     !s.is_empty()
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '/' | ':' | '@' | '+' | '=' | ',' | '-'))
+        && s.chars().all(|c| {
+            c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '/' | ':' | '@' | '+' | '=' | ',' | '-')
+        })
 }
 
 /// One argument of an `Exec*=` line: `$` would expand a variable and `%` a
@@ -79,12 +82,29 @@ mod tests {
     #[test]
     fn bash_words_survive_the_shell() {
         let values = [
-            "plain", "", "it's", "$(touch /tmp/pwned)", "`id`", "a b", "x;y", "-mod=mod", "~root", "#c",
-            "new\nline", "back\\slash", "\"q\"", "*", "!event",
+            "plain",
+            "",
+            "it's",
+            "$(touch /tmp/pwned)",
+            "`id`",
+            "a b",
+            "x;y",
+            "-mod=mod",
+            "~root",
+            "#c",
+            "new\nline",
+            "back\\slash",
+            "\"q\"",
+            "*",
+            "!event",
         ];
         for value in values {
             let script = format!("printf '%s' {}", bash(value));
-            let out = Command::new("bash").arg("-c").arg(&script).output().expect("bash runs");
+            let out = Command::new("bash")
+                .arg("-c")
+                .arg(&script)
+                .output()
+                .expect("bash runs");
             assert_eq!(String::from_utf8_lossy(&out.stdout), value, "{script}");
         }
         assert_eq!(bash("/opt/app"), "/opt/app");

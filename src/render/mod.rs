@@ -213,7 +213,9 @@ fn heredoc_helper(
     let body = scalar(param(h, 0)?)?;
     let delimiter = scalar(param(h, 1)?)?;
     if body.lines().any(|line| line == delimiter) {
-        return Err(RenderErrorReason::Other(format!("a line of the body is the delimiter {delimiter}")).into());
+        return Err(
+            RenderErrorReason::Other(format!("a line of the body is the delimiter {delimiter}")).into(),
+        );
     }
     out.write(&body)?;
     if !body.ends_with('\n') {
@@ -265,7 +267,9 @@ mod tests {
         let data = b"#!/bin/bash\necho hi\n".repeat(100);
         assert_eq!(gzip(&data), gzip(&data));
         let mut decoded = Vec::new();
-        flate2::read::GzDecoder::new(&gzip(&data)[..]).read_to_end(&mut decoded).unwrap();
+        flate2::read::GzDecoder::new(&gzip(&data)[..])
+            .read_to_end(&mut decoded)
+            .unwrap();
         assert_eq!(decoded, data);
     }
 }
