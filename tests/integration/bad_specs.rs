@@ -188,18 +188,13 @@ fn check_warnings(fixture: &str, snapshot_name: &str, codes: &[&str]) {
     assert_eq!(output.codes(), codes, "{}", output.stderr);
     snapshot(snapshot_name, &path, &description, &output.stderr);
 
-    let denied = Deployc::new()
-        .args(["check", "--deny-warnings", &path])
-        .run();
+    let denied = Deployc::new().args(["check", "--deny-warnings", &path]).run();
     denied
         .status(2)
         .stdout_empty()
         .no_panic()
         .stderr_lacks("warning[")
-        .stderr_contains(&format!(
-            "error: could not check `{path}`: {} error",
-            codes.len()
-        ));
+        .stderr_contains(&format!("error: could not check `{path}`: {} error", codes.len()));
     assert_eq!(denied.codes(), codes, "{}", denied.stderr);
     snapshot(
         &format!("{snapshot_name}-denied"),
@@ -211,11 +206,7 @@ fn check_warnings(fixture: &str, snapshot_name: &str, codes: &[&str]) {
 
 #[test]
 fn lint_warnings_pass_check_and_fail_with_deny_warnings() {
-    check_warnings(
-        "warnings.kdl",
-        "warnings",
-        &["W0502", "W0503", "W0503", "W0501"],
-    );
+    check_warnings("warnings.kdl", "warnings", &["W0502", "W0503", "W0503", "W0501"]);
 }
 
 #[test]
@@ -247,10 +238,7 @@ fn quiet_hides_warnings_but_not_errors() {
 fn check_bytes(name: &str, bytes: &[u8]) -> Output {
     let dir = tempfile::tempdir().expect("temp dir");
     std::fs::write(dir.path().join(name), bytes).expect("write spec");
-    Deployc::new()
-        .current_dir(dir.path())
-        .args(["check", name])
-        .run()
+    Deployc::new().current_dir(dir.path()).args(["check", name]).run()
 }
 
 #[test]
@@ -328,10 +316,7 @@ fn a_syntax_error_points_at_its_line_and_column() {
     let output = check_bytes("deploy.kdl", spec.as_bytes());
     output.invalid_spec().stderr_contains("error[E0005]");
     assert!(
-        output
-            .locations()
-            .iter()
-            .any(|l| l.starts_with("deploy.kdl:4:")),
+        output.locations().iter().any(|l| l.starts_with("deploy.kdl:4:")),
         "no diagnostic on line 4: {:?}\n{}",
         output.locations(),
         output.stderr
@@ -368,19 +353,24 @@ fn json_nested_20000_levels_deep_is_refused() {
 #[test]
 #[ignore = "bug: nested block comments overflow the KDL parser's stack (src/parse.rs too_deep skips comments)"]
 fn deeply_nested_block_comments_are_refused() {
+    // Valid KDL: refusing it as too deep and accepting it are both fine; crashing is not.
     let spec = format!(
-        "version 1\n{}{}\nproject \"shop\"\n",
+        "version 1\n{}{}\nproject \"shop\"\nservice \"web\" {{ image \"nginx:1.27\"; }}\n",
         "/*".repeat(5_000),
         "*/".repeat(5_000)
     );
-    check_bytes("deploy.kdl", spec.as_bytes()).invalid_spec();
+    check_bytes("deploy.kdl", spec.as_bytes())
+        .status_in(&[0, 2])
+        .no_panic();
 }
 
 #[test]
 #[ignore = "bug: a long run of slashdashes overflows the KDL parser's stack (src/parse.rs)"]
 fn many_slashdashes_are_refused() {
     let spec = format!("version 1\nproject {}\"shop\"\n", "/-".repeat(5_000));
-    check_bytes("deploy.kdl", spec.as_bytes()).invalid_spec();
+    check_bytes("deploy.kdl", spec.as_bytes())
+        .status_in(&[0, 2])
+        .no_panic();
 }
 
 #[test]
@@ -388,6 +378,23 @@ fn many_slashdashes_are_refused() {
 fn repeated_brackets_are_refused() {
     let spec = "a [".repeat(5_000);
     check_bytes("deploy.kdl", spec.as_bytes()).invalid_spec();
+}
+
+#[test]
+#[ignore = "bug: a raw string ending in a backslash hides the rest of the file from the nesting guard (src/parse.rs too_deep), so deep nesting after it overflows the stack"]
+fn deep_nesting_after_a_raw_string_ending_in_a_backslash_is_refused() {
+    let spec = format!(
+        "version 1\nproject \"shop\" {{\n    description #\"C:\\\"#\n}}\n{}",
+        "a {".repeat(20_000)
+    );
+    check_bytes("deploy.kdl", spec.as_bytes()).invalid_spec();
+}
+
+#[test]
+#[ignore = "bug: braces inside a raw string that contains a quote are counted as nesting (src/parse.rs too_deep), so a valid spec is refused with E0004"]
+fn braces_in_a_raw_string_with_a_quote_are_not_nesting() {
+    let spec = "version 1\nproject \"shop\" {\n    description #\"say \"{{{{{{{{{{{{{{{{{{{{\"#\n}\nservice \"web\" { image \"nginx:1.27\"; }\n";
+    check_bytes("deploy.kdl", spec.as_bytes()).status(0).no_panic();
 }
 
 #[test]
@@ -405,15 +412,12 @@ fn a_10_mb_spec_is_refused_before_parsing() {
 
 #[test]
 fn a_spec_just_under_the_size_limit_is_read() {
-    let mut spec =
-        String::from("version 1\nproject \"shop\"\nservice \"web\" { image \"nginx:1.27\"; }\n");
+    let mut spec = String::from("version 1\nproject \"shop\"\nservice \"web\" { image \"nginx:1.27\"; }\n");
     let line = "// padding padding padding padding padding padding padding padding\n";
     while spec.len() + line.len() <= 1024 * 1024 {
         spec.push_str(line);
     }
-    check_bytes("deploy.kdl", spec.as_bytes())
-        .status(0)
-        .no_panic();
+    check_bytes("deploy.kdl", spec.as_bytes()).status(0).no_panic();
 }
 
 #[test]
@@ -444,23 +448,23 @@ fn check_writes_nothing_to_the_current_directory() {
         std::fs::write(dir.path().join(name), bytes).expect("write spec");
     }
     let before = crate::support::tree(dir.path());
-    for args in [
-        vec!["check"],
-        vec!["check", "bad.kdl", "warn.kdl", "binary.kdl", "missing.kdl"],
-        vec!["check", "--deny-warnings", "warn.kdl"],
-        vec!["check", "--message-format", "json", "bad.kdl"],
+    for (args, status) in [
+        (vec!["check"], 0),
+        (vec!["check", "bad.kdl"], 2),
+        (vec!["check", "warn.kdl"], 0),
+        (vec!["check", "binary.kdl"], 2),
+        (vec!["check", "missing.kdl"], 3),
+        (vec!["check", "--deny-warnings", "warn.kdl"], 2),
+        (vec!["check", "--message-format", "json", "bad.kdl"], 2),
     ] {
         Deployc::new()
             .current_dir(dir.path())
             .args(args)
             .run()
+            .status(status)
             .no_panic();
     }
-    assert_eq!(
-        crate::support::tree(dir.path()),
-        before,
-        "check wrote files"
-    );
+    assert_eq!(crate::support::tree(dir.path()), before, "check wrote files");
     for (name, bytes) in specs {
         assert_eq!(
             std::fs::read(dir.path().join(name)).unwrap(),
@@ -468,4 +472,27 @@ fn check_writes_nothing_to_the_current_directory() {
             "{name} changed"
         );
     }
+}
+
+// ---------------------------------------------------------------------------
+// Diagnostics whose wording is wrong (known bugs).
+
+#[test]
+#[ignore = "bug: a float is shown without its fraction: `version 1.0` says \"found the number `1`\" (src/decode.rs wrong_type)"]
+fn a_float_where_an_integer_is_expected_is_shown_as_written() {
+    check_bytes("deploy.kdl", b"version 1.0\nproject \"shop\"\n")
+        .invalid_spec()
+        .stderr_contains("error[E0106]: expected an integer, found the number `1.0`");
+}
+
+#[test]
+#[ignore = "bug: for `env \"A=1\"` the help says to write `env \"...\"`, the very form that is wrong (src/problem.rs MissingArgument help)"]
+fn the_help_for_a_variables_node_without_pairs_shows_key_value() {
+    check_bytes(
+        "deploy.kdl",
+        b"version 1\nproject \"shop\" {\n    env \"A=1\"\n}\nservice \"web\" { image \"nginx:1.27\"; }\n",
+    )
+    .invalid_spec()
+    .stderr_lacks("`env \"...\"`")
+    .stderr_contains("A=\"");
 }

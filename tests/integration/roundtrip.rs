@@ -21,14 +21,8 @@ fn clean(name: &str, text: &[u8]) -> Spec {
         .iter()
         .map(|d| deployc::diagnostic::render_human(d, &checked.source, false))
         .collect();
-    assert!(
-        shown.is_empty(),
-        "{name} is not clean:\n{}",
-        shown.join("\n")
-    );
-    checked
-        .spec
-        .unwrap_or_else(|| panic!("{name} has no model"))
+    assert!(shown.is_empty(), "{name} is not clean:\n{}", shown.join("\n"));
+    checked.spec.unwrap_or_else(|| panic!("{name} has no model"))
 }
 
 fn every_node() -> Spec {
@@ -88,10 +82,7 @@ fn every_node_decodes_to_the_values_written() {
 
     let p = &spec.project;
     assert_eq!(p.name.as_str(), "mcp-portal");
-    assert_eq!(
-        p.description.as_ref().unwrap().as_str(),
-        "MCP Portal Service"
-    );
+    assert_eq!(p.description.as_ref().unwrap().as_str(), "MCP Portal Service");
     assert_eq!(
         p.docs.as_ref().unwrap().as_str(),
         "https://github.com/jrmatherly/mcp-hub-gateway"
@@ -100,11 +91,7 @@ fn every_node_decodes_to_the_values_written() {
     assert_eq!(p.compose_file.as_str(), "docker-compose.prod.yaml");
     assert_eq!(p.user.as_str(), "deploy");
     assert_eq!(p.group.as_str(), "docker");
-    let env: Vec<(&str, &str)> = p
-        .env
-        .iter()
-        .map(|v| (v.key.as_str(), v.value.as_str()))
-        .collect();
+    let env: Vec<(&str, &str)> = p.env.iter().map(|v| (v.key.as_str(), v.value.as_str())).collect();
     assert_eq!(
         env,
         [
@@ -131,14 +118,8 @@ fn every_node_decodes_to_the_values_written() {
     assert_eq!(build.target.as_ref().unwrap().as_str(), "production");
     let requires: Vec<&str> = backend.requires.iter().map(|r| r.as_str()).collect();
     assert_eq!(requires, ["cmd", "go.mod", "pkg"]);
-    assert_eq!(
-        backend.arg.get("GO_FLAGS").unwrap().value.as_str(),
-        "-mod=mod"
-    );
-    assert_eq!(
-        backend.arg.get("PYTHON_VERSION").unwrap().value.as_str(),
-        "3.11"
-    );
+    assert_eq!(backend.arg.get("GO_FLAGS").unwrap().value.as_str(), "-mod=mod");
+    assert_eq!(backend.arg.get("PYTHON_VERSION").unwrap().value.as_str(), "3.11");
     assert_eq!(secs(backend.timeout.as_ref().unwrap()), 30 * 60);
     assert_eq!(backend.memory.as_ref().unwrap().bytes(), 3 * GIB);
     assert!(backend.image.is_none());
@@ -153,10 +134,7 @@ fn every_node_decodes_to_the_values_written() {
         frontend.timeout.is_none(),
         "no timeout of its own: build.timeout applies"
     );
-    assert_eq!(
-        spec.service[2].image.as_ref().unwrap().as_str(),
-        "postgres:16.4"
-    );
+    assert_eq!(spec.service[2].image.as_ref().unwrap().as_str(), "postgres:16.4");
     assert!(spec.service[2].build.is_none());
 
     let b = &spec.build;
@@ -182,11 +160,7 @@ fn every_node_decodes_to_the_values_written() {
     assert_eq!(spec.symlinks.len(), 2);
     let links = &spec.symlinks[0];
     assert_eq!(links.from.as_str(), "/opt/docker/appdata/mcp-hub-gateway");
-    let paths: Vec<(&str, Missing)> = links
-        .link
-        .iter()
-        .map(|l| (l.path.as_str(), *l.missing))
-        .collect();
+    let paths: Vec<(&str, Missing)> = links.link.iter().map(|l| (l.path.as_str(), *l.missing)).collect();
     assert_eq!(
         paths,
         [
@@ -221,10 +195,7 @@ fn every_node_decodes_to_the_values_written() {
     let repo = host.repo.as_ref().unwrap();
     assert_eq!(repo.url.as_str(), "https://github.com/acme/upscapp-be");
     assert_eq!(repo.branch.as_str(), "release/2.x");
-    assert_eq!(
-        repo.token.as_ref().unwrap().parameter(),
-        "/upscpro/github-token"
-    );
+    assert_eq!(repo.token.as_ref().unwrap().parameter(), "/upscpro/github-token");
     assert_eq!(*host.retry.attempts, 5);
     assert_eq!(secs(&host.retry.delay), 10);
     assert_eq!(*host.retry.backoff, Backoff::Linear);
@@ -421,15 +392,7 @@ fn defaults_and_json_values_have_no_span() {
 
     let json = clean("every-node.json", &read("tests/fixtures/every-node.json"));
     assert!(json.project.name.span.range().is_none());
-    assert!(
-        json.service[0]
-            .timeout
-            .as_ref()
-            .unwrap()
-            .span
-            .range()
-            .is_none()
-    );
+    assert!(json.service[0].timeout.as_ref().unwrap().span.range().is_none());
 }
 
 #[test]

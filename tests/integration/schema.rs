@@ -35,16 +35,10 @@ fn the_binary_prints_what_the_library_returns() {
 #[test]
 fn the_schema_describes_the_spec() {
     let schema = schema();
-    assert_eq!(
-        schema["$schema"],
-        "https://json-schema.org/draft/2020-12/schema"
-    );
+    assert_eq!(schema["$schema"], "https://json-schema.org/draft/2020-12/schema");
     assert_eq!(schema["title"], "deployc spec");
     assert_eq!(schema["type"], "object");
-    assert_eq!(
-        schema["additionalProperties"], false,
-        "unknown fields are errors"
-    );
+    assert_eq!(schema["additionalProperties"], false, "unknown fields are errors");
     let required: Vec<&str> = schema["required"]
         .as_array()
         .unwrap()
@@ -249,9 +243,7 @@ fn validate(root: &Value, schema: &Value, value: &Value, path: &str, errors: &mu
                 schema.get("additionalProperties"),
             ) {
                 (Some(property), _) => validate(root, property, item, &item_path, errors),
-                (None, Some(Value::Bool(false))) => {
-                    errors.push(format!("{path}: unknown property `{key}`"))
-                }
+                (None, Some(Value::Bool(false))) => errors.push(format!("{path}: unknown property `{key}`")),
                 (None, Some(additional)) if additional.is_object() => {
                     validate(root, additional, item, &item_path, errors)
                 }
@@ -270,10 +262,7 @@ fn schema_errors(value: &Value) -> Vec<String> {
 
 #[test]
 fn the_json_fixtures_validate_against_the_schema() {
-    for fixture in [
-        "tests/fixtures/every-node.json",
-        "tests/fixtures/valid.json",
-    ] {
+    for fixture in ["tests/fixtures/every-node.json", "tests/fixtures/valid.json"] {
         let text = std::fs::read_to_string(repo_file(fixture)).unwrap();
         let value: Value = serde_json::from_str(&text).unwrap();
         let errors = schema_errors(&value);
@@ -314,10 +303,7 @@ fn the_schema_refuses_what_check_refuses() {
         ("a missing project", missing_project),
         ("a number for a duration", wrong_type),
     ] {
-        assert!(
-            !schema_errors(&value).is_empty(),
-            "the schema accepts {what}"
-        );
+        assert!(!schema_errors(&value).is_empty(), "the schema accepts {what}");
         let checked = deployc::check("x.json", value.to_string().as_bytes());
         assert!(checked.diagnostics.has_errors(), "check accepts {what}");
     }

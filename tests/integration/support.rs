@@ -64,8 +64,7 @@ impl Deployc {
         I: IntoIterator<Item = S>,
         S: AsRef<OsStr>,
     {
-        self.args
-            .extend(args.into_iter().map(|a| a.as_ref().to_owned()));
+        self.args.extend(args.into_iter().map(|a| a.as_ref().to_owned()));
         self
     }
 
@@ -138,10 +137,10 @@ impl Deployc {
         let _ = writer.join();
         let stdout = out_reader.join().expect("stdout reader");
         let stderr = err_reader.join().expect("stderr reader");
-        let stdout = String::from_utf8(stdout)
-            .unwrap_or_else(|e| panic!("`{shown}` wrote non-UTF-8 to stdout: {e}"));
-        let stderr = String::from_utf8(stderr)
-            .unwrap_or_else(|e| panic!("`{shown}` wrote non-UTF-8 to stderr: {e}"));
+        let stdout =
+            String::from_utf8(stdout).unwrap_or_else(|e| panic!("`{shown}` wrote non-UTF-8 to stdout: {e}"));
+        let stderr =
+            String::from_utf8(stderr).unwrap_or_else(|e| panic!("`{shown}` wrote non-UTF-8 to stderr: {e}"));
         let code = status.code().unwrap_or_else(|| {
             panic!(
                 "`{shown}` was killed by a signal ({status}), most likely a crash or stack overflow\n\
@@ -209,25 +208,26 @@ impl Output {
         self
     }
 
+    /// One of several acceptable exit statuses.
     #[track_caller]
-    pub fn stdout_is(&self, expected: &str) -> &Self {
-        assert_eq!(
-            self.stdout,
-            expected,
-            "unexpected stdout\n{}",
+    pub fn status_in(&self, expected: &[i32]) -> &Self {
+        assert!(
+            expected.contains(&self.code),
+            "expected an exit status in {expected:?}\n{}",
             self.describe()
         );
         self
     }
 
     #[track_caller]
+    pub fn stdout_is(&self, expected: &str) -> &Self {
+        assert_eq!(self.stdout, expected, "unexpected stdout\n{}", self.describe());
+        self
+    }
+
+    #[track_caller]
     pub fn stderr_is(&self, expected: &str) -> &Self {
-        assert_eq!(
-            self.stderr,
-            expected,
-            "unexpected stderr\n{}",
-            self.describe()
-        );
+        assert_eq!(self.stderr, expected, "unexpected stderr\n{}", self.describe());
         self
     }
 
@@ -335,9 +335,8 @@ impl Output {
         self.stdout
             .lines()
             .map(|line| {
-                serde_json::from_str(line).unwrap_or_else(|e| {
-                    panic!("stdout line is not JSON ({e}): {line}\n{}", self.describe())
-                })
+                serde_json::from_str(line)
+                    .unwrap_or_else(|e| panic!("stdout line is not JSON ({e}): {line}\n{}", self.describe()))
             })
             .collect()
     }
