@@ -17,6 +17,18 @@ use crate::render::Artifact;
 use crate::span::Span;
 use crate::{Compiled, compile};
 
+/// `eprintln!` that ignores a closed stderr instead of panicking (`deployc check 2>&1 | head`).
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
+/// Everything printed on stdout goes through here, for the same reason.
+fn stdout_text(text: &str) {
+    let _ = std::io::stdout().write_all(text.as_bytes());
+}
+
 /// Exit statuses, the same for every command; with several specs the worst wins.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Exit {
@@ -189,7 +201,7 @@ impl Console {
         } else {
             "error"
         };
-        eprintln!("{label}: {message}");
+        say!("{label}: {message}");
     }
 
     /// A status line such as `  created deploy/x.service (2.7 KiB)`, unless quiet.
@@ -201,7 +213,7 @@ impl Console {
             } else {
                 verb
             };
-            eprintln!("{verb} {rest}");
+            say!("{verb} {rest}");
         }
     }
 }
@@ -217,7 +229,7 @@ fn run(cli: Cli) -> Exit {
             specs,
             output,
             diagnostics,
-        } => each_spec(&console, &specs, &output, |spec, dir| {
+        } => each_spec(&console, &specs, &output, false, |spec, dir| {
             check(&console, spec, dir, &diagnostics)
         }),
         Command::Render {
@@ -225,7 +237,7 @@ fn run(cli: Cli) -> Exit {
             output,
             force,
             diagnostics,
-        } => each_spec(&console, &specs, &output, |spec, dir| {
+        } => each_spec(&console, &specs, &output, true, |spec, dir| {
             render(&console, spec, dir, force, &diagnostics)
         }),
         Command::Diff {
@@ -244,12 +256,12 @@ fn run(cli: Cli) -> Exit {
                 },
                 stat,
             };
-            each_spec(&console, &specs, &output, |spec, dir| {
+            each_spec(&console, &specs, &output, true, |spec, dir| {
                 diff(&console, spec, dir, &how, &diagnostics)
             })
         }
         Command::Schema => {
-            print!("{}", crate::schema());
+            stdout_text(&crate::schema());
             Exit::Success
         }
         Command::Completions { shell } => {
@@ -267,17 +279,19 @@ fn run(cli: Cli) -> Exit {
 }
 
 /// Runs `action` for every spec with its output folder; the worst exit wins.
+/// Commands that write or compare a folder need one folder per spec.
 fn each_spec(
     console: &Console,
     specs: &[PathBuf],
     output: &OutputArgs,
+    own_folders: bool,
     mut action: impl FnMut(&Path, &Path) -> Exit,
 ) -> Exit {
     let dirs: Vec<PathBuf> = specs
         .iter()
         .map(|s| output_dir(s, output.output.as_deref(), specs.len()))
         .collect();
-    for (i, dir) in dirs.iter().enumerate() {
+    for (i, dir) in dirs.iter().enumerate().filter(|_| own_folders) {
         if let Some(j) = dirs[..i].iter().position(|d| d == dir) {
             console.error(&format!(
                 "`{}` and `{}` would both render into `{}`; give each its own folder, or use -o DIR (each goes to DIR/<spec name>)",
@@ -363,12 +377,12 @@ fn print_diagnostics(console: &Console, compiled: &Compiled, extra: &[Diagnostic
             MessageFormat::Json => {
                 let _ = writeln!(out, "{}", render_json(diagnostic, source));
             }
-            MessageFormat::Human => eprintln!("{}", render_human(diagnostic, source, color)),
+            MessageFormat::Human => say!("{}", render_human(diagnostic, source, color)),
         }
     }
     let dropped = compiled.checked.diagnostics.dropped();
     if dropped > 0 && args.message_format == MessageFormat::Human {
-        eprintln!("note: {dropped} more problems were found and not shown; fix these first\n");
+        say!("note: {dropped} more problems were found and not shown; fix these first\n");
     }
 }
 
@@ -418,16 +432,18 @@ fn show_plan(console: &Console, compiled: &Compiled) {
     let Some(plan) = compiled.plan.as_ref().filter(|_| console.verbose) else {
         return;
     };
-    eprintln!("     unit {} → {}", plan.files.unit, plan.paths.unit);
-    eprintln!(
+    say!("     unit {} → {}", plan.files.unit, plan.paths.unit);
+    say!(
         "   script {} → {}",
-        plan.files.build_script, plan.paths.build_script
+        plan.files.build_script,
+        plan.paths.build_script
     );
-    eprintln!(
+    say!(
         "    start {} (worst case: {})",
-        plan.timeouts.start, plan.timeouts.budget
+        plan.timeouts.start,
+        plan.timeouts.budget
     );
-    eprintln!("     logs {} (fallback {})", plan.log_dir, plan.log_fallback);
+    say!("     logs {} (fallback {})", plan.log_dir, plan.log_fallback);
 }
 
 fn survey(console: &Console, dir: &Path, compiled: &Compiled) -> Result<Survey, Exit> {
@@ -450,6 +466,12 @@ fn check(console: &Console, spec: &Path, dir: &Path, args: &DiagnosticArgs) -> E
             Ok(survey) => survey,
             Err(exit) => return exit,
         };
+        let spec_file = compiled.plan.as_ref().map(|p| p.spec_file.as_str());
+        if survey.rendered_from().is_some_and(|from| Some(from) != spec_file) {
+            // The folder belongs to another spec: nothing of this one to compare.
+            show_plan(console, &compiled);
+            return conclude(console, &compiled, &[], args, "check");
+        }
         for conflict in &survey.conflicts {
             let path = dir.join(conflict.file()).display().to_string();
             let problem = match conflict {
@@ -608,7 +630,7 @@ fn diff(console: &Console, spec: &Path, dir: &Path, how: &DiffHow, args: &Diagno
         } else {
             pairs.iter().map(|p| crate::diff::unified(p, how.style)).collect()
         };
-        print!("{text}");
+        stdout_text(&text);
     }
     if differs { Exit::Differences } else { Exit::Success }
 }

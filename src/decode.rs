@@ -33,7 +33,7 @@ fn wrong_type(expected: &'static str, value: &KdlValue) -> Problem {
     let found = match value {
         KdlValue::String(s) => format!("the string \"{s}\""),
         KdlValue::Integer(i) => format!("the integer `{i}`"),
-        KdlValue::Float(f) => format!("the number `{f}`"),
+        KdlValue::Float(f) => format!("the number `{f:?}`"),
         KdlValue::Bool(b) => format!("the boolean `#{b}`"),
         KdlValue::Null => "`#null`".to_owned(),
     };
@@ -237,7 +237,23 @@ impl<'a> Reader<'a> {
             .iter()
             .filter(|e| e.name().is_some())
             .collect();
-        if props.is_empty() {
+        let mut quoted = 0;
+        for entry in self.positional() {
+            if let KdlValue::String(text) = entry.value()
+                && let Some((key, value)) = text.split_once('=')
+                && EnvKey::from_str(key).is_ok()
+            {
+                quoted += 1;
+                let problem = Problem::QuotedVar {
+                    key: key.to_owned(),
+                    value: value.to_owned(),
+                };
+                d.report(problem, Span::from_kdl(entry.span()));
+            }
+        }
+        if quoted > 0 {
+            self.args_taken = usize::MAX;
+        } else if props.is_empty() {
             d.report(
                 Problem::MissingArgument {
                     node: self.name(),
@@ -646,10 +662,13 @@ fn decode_build(d: &mut Diagnostics, node: &KdlNode) -> Build {
         match key {
             "order" => {
                 let mut o = Reader::new(d, child);
-                if let Some(order) = o.arg(d, "\"sequential\" or \"parallel\"") {
+                let order = o.arg(d, "\"sequential\" or \"parallel\"");
+                let max = o.prop(d, "max");
+                // With the order unreadable, `max` cannot be judged against it.
+                if let Some(order) = order {
                     build.order = order;
+                    build.max = max;
                 }
-                build.max = o.prop(d, "max");
                 o.finish(d, "one argument: the order");
             }
             "timeout" => {

@@ -125,6 +125,11 @@ pub struct Survey {
 }
 
 impl Survey {
+    /// The spec the folder was last rendered from, per its manifest.
+    pub fn rendered_from(&self) -> Option<&str> {
+        self.previous.as_ref().map(|m| m.spec.as_str())
+    }
+
     /// Whether rendering would change any file.
     pub fn differs(&self) -> bool {
         self.changes.iter().any(|c| c.kind != ChangeKind::Unchanged)

@@ -47,11 +47,11 @@ pub fn parse(name: &str, bytes: &[u8]) -> (SourceFile, Result<Parsed, Diagnostic
         });
         return (source, result);
     }
-    if let Some(offset) = too_deep(&source.text) {
-        diagnostics.report(Problem::TooDeep, Span::new(offset, 1));
+    if let Some((offset, what)) = too_deep(&source.text) {
+        diagnostics.report(Problem::TooDeep { what }, Span::new(offset, 1));
         return (source, Err(diagnostics));
     }
-    match KdlDocument::parse(&source.text) {
+    match parse_kdl(&source.text) {
         Ok(document) => (source, Ok(Parsed::Kdl(document))),
         Err(error) => {
             for d in error.diagnostics.iter().take(MAX_SYNTAX_ERRORS) {
@@ -80,6 +80,26 @@ pub fn parse(name: &str, bytes: &[u8]) -> (SourceFile, Result<Parsed, Diagnostic
             (source, Err(diagnostics))
         }
     }
+}
+
+/// The KDL parser also recurses while recovering from errors, about once per
+/// error, so it runs on a thread whose stack grows with the input (reserved,
+/// not used, unless an input needs it).
+fn parse_kdl(text: &str) -> Result<KdlDocument, kdl::KdlError> {
+    let stack = (32 << 20) + text.len() * 2048;
+    std::thread::scope(|scope| {
+        let parser = std::thread::Builder::new()
+            .name("kdl-parser".into())
+            .stack_size(stack)
+            .spawn_scoped(scope, || KdlDocument::parse(text));
+        match parser.map(|handle| handle.join()) {
+            Ok(Ok(result)) => result,
+            Ok(Err(_)) | Err(_) => Err(kdl::KdlError {
+                input: std::sync::Arc::new(text.to_owned()),
+                diagnostics: Vec::new(),
+            }),
+        }
+    })
 }
 
 fn parse_json(source: &SourceFile) -> Result<Parsed, Box<crate::diagnostic::Diagnostic>> {
@@ -115,68 +135,165 @@ fn offset_of(text: &str, line: usize, column: usize) -> Option<usize> {
     (offset <= text.len()).then_some(offset.min(text.len().saturating_sub(1)))
 }
 
-/// Where braces first nest deeper than the language ever needs.
-/// Strings and comments are skipped so their braces do not count. This runs
-/// before the KDL parser, which recurses once per level.
-fn too_deep(text: &str) -> Option<usize> {
-    let bytes = text.as_bytes();
+/// Which structure nests or repeats past what a spec needs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Deep {
+    Nodes,
+    Comments,
+    Slashdashes,
+}
+
+/// The KDL parser recurses once per level of nodes, block comments and
+/// slashdashes; this scan refuses deep ones before it runs. Strings and raw
+/// strings (v2 `#"…"#`, v1 `r#"…"#`) are skipped so their braces do not count.
+fn too_deep(text: &str) -> Option<(usize, Deep)> {
+    let b = text.as_bytes();
     let mut depth = 0usize;
+    let mut slashdashes = 0usize;
     let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
+    while i < b.len() {
+        match b[i] {
             b'"' => {
-                i += 1;
-                while i < bytes.len() && bytes[i] != b'"' {
-                    i += if bytes[i] == b'\\' { 2 } else { 1 };
-                }
+                i = skip_quoted(b, i);
+                slashdashes = 0;
+                continue;
             }
-            b'/' if bytes.get(i + 1) == Some(&b'/') => {
-                while i < bytes.len() && bytes[i] != b'\n' {
+            b'#' | b'r' if raw_string_at(b, i).is_some() => {
+                i = raw_string_at(b, i).expect("checked");
+                slashdashes = 0;
+                continue;
+            }
+            b'/' if b.get(i + 1) == Some(&b'/') => {
+                while i < b.len() && b[i] != b'\n' {
                     i += 1;
                 }
+                continue;
             }
-            b'/' if bytes.get(i + 1) == Some(&b'*') => {
+            b'/' if b.get(i + 1) == Some(&b'*') => {
                 let mut comment_depth = 0usize;
-                while i < bytes.len() {
-                    if bytes[i] == b'/' && bytes.get(i + 1) == Some(&b'*') {
+                while i < b.len() {
+                    if b[i] == b'/' && b.get(i + 1) == Some(&b'*') {
                         comment_depth += 1;
-                        i += 1;
-                    } else if bytes[i] == b'*' && bytes.get(i + 1) == Some(&b'/') {
+                        if comment_depth > MAX_NESTING {
+                            return Some((i, Deep::Comments));
+                        }
+                        i += 2;
+                    } else if b[i] == b'*' && b.get(i + 1) == Some(&b'/') {
                         comment_depth -= 1;
-                        i += 1;
+                        i += 2;
                         if comment_depth == 0 {
                             break;
                         }
+                    } else {
+                        i += 1;
                     }
-                    i += 1;
                 }
+                continue;
+            }
+            b'/' if b.get(i + 1) == Some(&b'-') => {
+                slashdashes += 1;
+                if slashdashes > MAX_NESTING {
+                    return Some((i, Deep::Slashdashes));
+                }
+                i += 2;
+                continue;
             }
             b'{' => {
                 depth += 1;
                 if depth > MAX_NESTING {
-                    return Some(i);
+                    return Some((i, Deep::Nodes));
                 }
             }
             b'}' => depth = depth.saturating_sub(1),
-            _ => {}
+            c if c.is_ascii_whitespace() => {}
+            _ => slashdashes = 0,
         }
         i += 1;
     }
     None
 }
 
+/// Index after the quoted string starting at `start` (`"…"` or `"""…"""`).
+fn skip_quoted(b: &[u8], start: usize) -> usize {
+    let multi_line = b[start..].starts_with(b"\"\"\"");
+    let mut i = start + if multi_line { 3 } else { 1 };
+    while i < b.len() {
+        match b[i] {
+            b'\\' => i += 2,
+            b'"' if !multi_line => return i + 1,
+            b'"' if b[i..].starts_with(b"\"\"\"") => return i + 3,
+            _ => i += 1,
+        }
+    }
+    b.len()
+}
+
+/// When a raw string starts at `start`, the index after it.
+fn raw_string_at(b: &[u8], start: usize) -> Option<usize> {
+    let mut i = start;
+    if b[i] == b'r' {
+        // v1 `r"…"`: only where a value can start, not inside a word.
+        if start > 0 && (b[start - 1].is_ascii_alphanumeric() || b"_-.".contains(&b[start - 1])) {
+            return None;
+        }
+        i += 1;
+    }
+    let hashes = b[i..].iter().take_while(|&&c| c == b'#').count();
+    i += hashes;
+    if b.get(i) != Some(&b'"') || (b[start] == b'#' && hashes == 0) {
+        return None;
+    }
+    let quotes: &[u8] = if b[i..].starts_with(b"\"\"\"") {
+        b"\"\"\""
+    } else {
+        b"\""
+    };
+    i += quotes.len();
+    let mut closing = quotes.to_vec();
+    closing.extend(std::iter::repeat_n(b'#', hashes));
+    while i < b.len() {
+        if b[i..].starts_with(&closing) {
+            return Some(i + closing.len());
+        }
+        i += 1;
+    }
+    Some(b.len())
+}
+
 #[cfg(test)]
 mod tests {
-    use super::too_deep;
+    use super::{Deep, too_deep};
 
     #[test]
     fn nesting_counts_braces_outside_strings_and_comments() {
         assert_eq!(too_deep("a { b { c } }"), None);
         let deep = "a {".repeat(20) + &"}".repeat(20);
-        assert_eq!(too_deep(&deep), Some(2 + 3 * 16));
+        assert_eq!(too_deep(&deep), Some((2 + 3 * 16, Deep::Nodes)));
         let quoted = format!("a \"{}\"", "{".repeat(40));
         assert_eq!(too_deep(&quoted), None);
         let commented = format!("// {}\n/* {} */ a", "{".repeat(40), "{".repeat(40));
         assert_eq!(too_deep(&commented), None);
+    }
+
+    #[test]
+    fn raw_strings_are_skipped_whole() {
+        let braces = "{".repeat(40);
+        assert_eq!(too_deep(&format!("a #\"say \"{braces}\"#")), None);
+        assert_eq!(too_deep(&format!("a r#\"{braces}\"#")), None);
+        assert_eq!(too_deep(&format!("a #\"\"\"\n{braces}\n\"\"\"#")), None);
+        // A backslash ends nothing in a raw string: the scan goes on after it.
+        let after = format!("a #\"C:\\\"#\n{}", "b {".repeat(20));
+        assert_eq!(too_deep(&after).map(|(_, d)| d), Some(Deep::Nodes));
+        // `#true` and words ending in r are not raw strings.
+        assert_eq!(too_deep("a #true\nbar \"x\""), None);
+    }
+
+    #[test]
+    fn deep_comments_and_long_slashdash_runs_are_refused() {
+        let comments = "/*".repeat(40) + &"*/".repeat(40);
+        assert_eq!(too_deep(&comments).map(|(_, d)| d), Some(Deep::Comments));
+        let slashdashes = format!("project {}\"x\"", "/-".repeat(40));
+        assert_eq!(too_deep(&slashdashes).map(|(_, d)| d), Some(Deep::Slashdashes));
+        assert_eq!(too_deep("/-a 1\n/-b 2\n/-c 3"), None);
     }
 }

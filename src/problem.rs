@@ -6,7 +6,7 @@ use std::fmt;
 use crate::values::Lint;
 
 /// Specs larger than this are refused before parsing: a real spec is a few KiB.
-pub const MAX_SPEC_BYTES: usize = 1 << 20;
+pub const MAX_SPEC_BYTES: usize = 256 << 10;
 /// Nodes nest at most three deep in the language; anything much deeper is not a spec.
 pub const MAX_NESTING: usize = 16;
 /// EC2 refuses user-data larger than this.
@@ -37,7 +37,9 @@ pub enum Problem {
     TooLarge {
         size: usize,
     },
-    TooDeep,
+    TooDeep {
+        what: crate::parse::Deep,
+    },
     Syntax {
         message: String,
         help: Option<String>,
@@ -88,6 +90,10 @@ pub enum Problem {
     },
     TypeAnnotation,
     VersionNotFirst,
+    QuotedVar {
+        key: String,
+        value: String,
+    },
 
     // Single values.
     InvalidName {
@@ -256,7 +262,7 @@ impl Problem {
             EmptySpec => "E0001",
             NotUtf8 { .. } => "E0002",
             TooLarge { .. } => "E0003",
-            TooDeep => "E0004",
+            TooDeep { .. } => "E0004",
             Syntax { .. } => "E0005",
             Json { .. } => "E0006",
             UnknownNode { .. } => "E0101",
@@ -271,6 +277,7 @@ impl Problem {
             UnexpectedChildren { .. } => "E0110",
             TypeAnnotation => "E0111",
             VersionNotFirst => "E0112",
+            QuotedVar { .. } => "E0113",
             InvalidName { .. } => "E0201",
             InvalidEnvKey { .. } => "E0202",
             PathNotAbsolute { .. } => "E0203",
@@ -351,7 +358,16 @@ impl Problem {
                 "the spec is {} bytes, more than the {} bytes a spec may have",
                 size, MAX_SPEC_BYTES
             ),
-            TooDeep => format!("nodes nest more than {MAX_NESTING} levels deep"),
+            TooDeep { what } => match what {
+                crate::parse::Deep::Nodes => format!("nodes nest more than {MAX_NESTING} levels deep"),
+                crate::parse::Deep::Comments => {
+                    format!("block comments nest more than {MAX_NESTING} levels deep")
+                }
+                crate::parse::Deep::Slashdashes => format!("more than {MAX_NESTING} `/-` in a row"),
+            },
+            Syntax { message, .. } if message.contains("unspecified error") => {
+                "invalid KDL: unexpected input".into()
+            }
             Syntax { message, .. } => format!("invalid KDL: {}", lowercase_first(message)),
             Json { message } => format!("invalid JSON spec: {message}"),
             UnknownNode { name, parent, .. } => format!("unknown node `{name}` in {parent}"),
@@ -366,6 +382,8 @@ impl Problem {
             UnexpectedChildren { node } => format!("`{node}` takes no children"),
             TypeAnnotation => "type annotations are not part of the spec language".into(),
             VersionNotFirst => "`version` must be the first node".into(),
+            QuotedVar { .. } => "a quoted `NAME=value` is one string, not a variable".into(),
+            InvalidName { value } if value.is_empty() => "the name is empty".into(),
             InvalidName { value } => format!("invalid name `{value}`"),
             InvalidEnvKey { value } => format!("invalid variable name `{value}`"),
             PathNotAbsolute { value } => format!("`{value}` is not an absolute path"),
@@ -388,7 +406,11 @@ impl Problem {
                 format!("{what} must be between {min} and {max}, not {value}")
             }
             InvalidUrl { value } => format!("invalid URL `{value}`"),
-            InvalidSsmRef { value } => format!("invalid SSM reference `{value}`"),
+            // Not echoed unless it is a reference: a literal here may be the secret itself.
+            InvalidSsmRef { value } if value.starts_with("ssm:") => {
+                format!("invalid SSM reference `{value}`")
+            }
+            InvalidSsmRef { .. } => "expected an `ssm:` reference, not a literal value".into(),
             InvalidImage { value } => format!("invalid image reference `{value}`"),
             InvalidAccount { value } => format!("invalid user or group name `{value}`"),
             InvalidPackage { value } => format!("invalid package name `{value}`"),
@@ -471,7 +493,9 @@ impl Problem {
             EmptySpec => "a spec starts with `version 1` and a `project` node; see the examples folder".into(),
             NotUtf8 { .. } => "save the spec as UTF-8 text".into(),
             TooLarge { .. } => "a spec describes one deployment in a few KiB; is this the right file?".into(),
-            TooDeep => format!("the language nests nodes at most 3 levels deep; {MAX_NESTING} is the limit"),
+            TooDeep { .. } => format!(
+                "the language nests nodes at most 3 levels deep and deployc accepts {MAX_NESTING} levels of nodes, comments or `/-`; is this the right file?"
+            ),
             Syntax { help, .. } => return help.clone(),
             Json { .. } => "a JSON spec has the same fields as the KDL language; see `deployc schema`".into(),
             UnknownNode { suggestion: Some(s), .. } | UnknownProperty { suggestion: Some(s), .. } => {
@@ -480,6 +504,9 @@ impl Problem {
             UnknownNode { parent, .. } => format!("remove it, or see `deployc schema` for what {parent} may contain"),
             UnknownProperty { node, .. } => format!("remove it, or see `deployc schema` for the properties of `{node}`"),
             UnexpectedArgument { node, takes } => format!("`{node}` takes {takes}"),
+            MissingArgument { node, what } if what.contains("KEY=") => {
+                format!("write `NAME=\"value\"` pairs after the node name, such as `{node} LOG_LEVEL=\"info\"`")
+            }
             MissingArgument { node, .. } => format!("write it after the node name: `{node} \"...\"`"),
             MissingProperty { node, property } => format!("add `{property}=\"...\"` to `{node}`"),
             WrongType { expected, .. } if expected.contains("duration") => {
@@ -496,8 +523,9 @@ impl Problem {
             MissingNode { name: "version", .. } => "start the spec with `version 1`".into(),
             MissingNode { name, .. } => format!("add a `{name}` node"),
             UnexpectedChildren { .. } => "remove the `{ ... }` block".into(),
-            TypeAnnotation => "remove the `(...)` before the value".into(),
+            TypeAnnotation => "remove the `(...)` type annotation".into(),
             VersionNotFirst => "move `version 1` to the top of the file".into(),
+            QuotedVar { key, value } => format!("quote only the value: `{key}=\"{value}\"`"),
             InvalidName { .. } => "names use lowercase letters, digits, `_`, `.` and `-`, start with a letter or digit, and have at most 64 characters".into(),
             InvalidEnvKey { .. } => "variable names use letters, digits and `_`, and do not start with a digit".into(),
             PathNotAbsolute { .. } => "write the full path, starting with `/`".into(),

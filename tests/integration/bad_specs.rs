@@ -351,7 +351,6 @@ fn json_nested_20000_levels_deep_is_refused() {
 }
 
 #[test]
-#[ignore = "bug: nested block comments overflow the KDL parser's stack (src/parse.rs too_deep skips comments)"]
 fn deeply_nested_block_comments_are_refused() {
     // Valid KDL: refusing it as too deep and accepting it are both fine; crashing is not.
     let spec = format!(
@@ -365,7 +364,6 @@ fn deeply_nested_block_comments_are_refused() {
 }
 
 #[test]
-#[ignore = "bug: a long run of slashdashes overflows the KDL parser's stack (src/parse.rs)"]
 fn many_slashdashes_are_refused() {
     let spec = format!("version 1\nproject {}\"shop\"\n", "/-".repeat(5_000));
     check_bytes("deploy.kdl", spec.as_bytes())
@@ -374,14 +372,12 @@ fn many_slashdashes_are_refused() {
 }
 
 #[test]
-#[ignore = "bug: repeated `a [` overflows the KDL parser's stack during error recovery (src/parse.rs)"]
 fn repeated_brackets_are_refused() {
     let spec = "a [".repeat(5_000);
     check_bytes("deploy.kdl", spec.as_bytes()).invalid_spec();
 }
 
 #[test]
-#[ignore = "bug: a raw string ending in a backslash hides the rest of the file from the nesting guard (src/parse.rs too_deep), so deep nesting after it overflows the stack"]
 fn deep_nesting_after_a_raw_string_ending_in_a_backslash_is_refused() {
     let spec = format!(
         "version 1\nproject \"shop\" {{\n    description #\"C:\\\"#\n}}\n{}",
@@ -391,7 +387,6 @@ fn deep_nesting_after_a_raw_string_ending_in_a_backslash_is_refused() {
 }
 
 #[test]
-#[ignore = "bug: braces inside a raw string that contains a quote are counted as nesting (src/parse.rs too_deep), so a valid spec is refused with E0004"]
 fn braces_in_a_raw_string_with_a_quote_are_not_nesting() {
     let spec = "version 1\nproject \"shop\" {\n    description #\"say \"{{{{{{{{{{{{{{{{{{{{\"#\n}\nservice \"web\" { image \"nginx:1.27\"; }\n";
     check_bytes("deploy.kdl", spec.as_bytes()).status(0).no_panic();
@@ -407,14 +402,14 @@ fn a_10_mb_spec_is_refused_before_parsing() {
     check_bytes("deploy.kdl", spec.as_bytes())
         .invalid_spec()
         .stderr_contains("error[E0003]: the spec is ")
-        .stderr_contains("more than the 1048576 bytes a spec may have");
+        .stderr_contains("more than the 262144 bytes a spec may have");
 }
 
 #[test]
 fn a_spec_just_under_the_size_limit_is_read() {
     let mut spec = String::from("version 1\nproject \"shop\"\nservice \"web\" { image \"nginx:1.27\"; }\n");
     let line = "// padding padding padding padding padding padding padding padding\n";
-    while spec.len() + line.len() <= 1024 * 1024 {
+    while spec.len() + line.len() <= 256 * 1024 {
         spec.push_str(line);
     }
     check_bytes("deploy.kdl", spec.as_bytes()).status(0).no_panic();
@@ -478,7 +473,6 @@ fn check_writes_nothing_to_the_current_directory() {
 // Diagnostics whose wording is wrong (known bugs).
 
 #[test]
-#[ignore = "bug: a float is shown without its fraction: `version 1.0` says \"found the number `1`\" (src/decode.rs wrong_type)"]
 fn a_float_where_an_integer_is_expected_is_shown_as_written() {
     check_bytes("deploy.kdl", b"version 1.0\nproject \"shop\"\n")
         .invalid_spec()
@@ -486,7 +480,6 @@ fn a_float_where_an_integer_is_expected_is_shown_as_written() {
 }
 
 #[test]
-#[ignore = "bug: for `env \"A=1\"` the help says to write `env \"...\"`, the very form that is wrong (src/problem.rs MissingArgument help)"]
 fn the_help_for_a_variables_node_without_pairs_shows_key_value() {
     check_bytes(
         "deploy.kdl",

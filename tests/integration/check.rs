@@ -101,7 +101,6 @@ fn several_specs_are_each_reported_and_the_worst_exit_wins() {
 }
 
 #[test]
-#[ignore = "bug: `check` refuses several specs in one folder because they \"would both render into\" the same output folder, although check writes nothing (src/cli.rs each_spec); `deployc check examples/*.kdl`, the command's own help example, exits 2"]
 fn several_specs_in_one_folder_can_be_checked() {
     Deployc::new()
         .args(["check", VALID, "tests/fixtures/every-node.kdl"])
