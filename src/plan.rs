@@ -260,7 +260,7 @@ pub struct MetricsPlan {
 }
 
 /// Compose's own rule for project names: lowercase, and only `a-z0-9_-`.
-fn compose_project_name(spec: &Spec) -> String {
+pub fn compose_project_name(spec: &Spec) -> String {
     match spec.project.env.get(COMPOSE_PROJECT_VAR) {
         Some(var) => var.value.to_string(),
         None => spec

@@ -208,6 +208,9 @@ pub enum Problem {
     DuplicateAllow {
         lint: Lint,
     },
+    InvalidImageName {
+        image: String,
+    },
 
     // Lints.
     StartBudget {
@@ -317,6 +320,7 @@ impl Problem {
             AllowNotALint { .. } => "E0316",
             AllowAnError { .. } => "E0317",
             DuplicateAllow { .. } => "E0318",
+            InvalidImageName { .. } => "E0319",
             StartBudget { .. } => "E0401",
             ContainerStopNotBelowStop { .. } => "E0402",
             LiteralSecret { .. } => "E0403",
@@ -438,6 +442,7 @@ impl Problem {
             AllowNotALint { name, .. } => format!("`{name}` is not a lint"),
             AllowAnError { name } => format!("`{name}` is an error, not a lint"),
             DuplicateAllow { lint } => format!("`{lint}` is allowed twice"),
+            InvalidImageName { image } => format!("the image of this service would be `{image}`, which Docker refuses"),
             StartBudget { start, budget, .. } => {
                 format!("start timeout {start} is shorter than the worst-case start, {budget}")
             }
@@ -578,6 +583,7 @@ impl Problem {
             AllowNotALint { .. } => format!("lints are {}", list(Lint::WORDS)),
             AllowAnError { .. } => format!("only warnings can be allowed: {}", list(Lint::WORDS)),
             DuplicateAllow { .. } => "remove one of them".into(),
+            InvalidImageName { .. } => "built images are named `<compose project>-<service>`, as Compose names them; Docker wants lowercase letters and digits separated by single `.`, `_`, `__` or dashes, so rename the service or the project".into(),
             StartBudget { breakdown, .. } => format!(
                 "worst case: {breakdown}; raise `timeouts {{ start }}`, or leave it out and deployc uses the budget"
             ),

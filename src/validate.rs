@@ -21,6 +21,7 @@ pub fn validate(spec: &Spec, d: &mut Diagnostics) {
     check_cloudwatch(spec, d);
     check_links(spec, d);
     check_env(spec, d);
+    check_image_names(spec, d);
     check_secrets(spec, d);
     check_timeouts(spec, d);
 
@@ -79,6 +80,48 @@ fn check_services(spec: &Spec, d: &mut Diagnostics) {
                 service.name.span,
             ),
             _ => {}
+        }
+    }
+}
+
+/// Docker's rule for one component of an image name:
+/// `[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*`.
+fn docker_name_component(name: &str) -> bool {
+    let bytes = name.as_bytes();
+    let alnum = |c: u8| c.is_ascii_lowercase() || c.is_ascii_digit();
+    let mut i = 0;
+    loop {
+        let start = i;
+        while i < bytes.len() && alnum(bytes[i]) {
+            i += 1;
+        }
+        if i == start {
+            return false;
+        }
+        if i == bytes.len() {
+            return true;
+        }
+        let separator = &name[i..];
+        let len = if separator.starts_with("__") {
+            2
+        } else if separator.starts_with(['.', '_']) {
+            1
+        } else {
+            bytes[i..].iter().take_while(|&&c| c == b'-').count()
+        };
+        if len == 0 {
+            return false;
+        }
+        i += len;
+    }
+}
+
+fn check_image_names(spec: &Spec, d: &mut Diagnostics) {
+    let project = crate::plan::compose_project_name(spec);
+    for service in spec.service.iter().filter(|s| s.build.is_some() && !s.name.as_str().is_empty()) {
+        let image = format!("{project}-{}", service.name);
+        if !docker_name_component(&image) {
+            d.report(Problem::InvalidImageName { image }, service.name.span);
         }
     }
 }
@@ -499,6 +542,21 @@ fn apply_allows(spec: &Spec, warnings: Diagnostics, d: &mut Diagnostics) {
         if !used.contains(&lint) && !reported.contains(&lint) {
             reported.push(lint);
             d.report(Problem::UnusedAllow { lint }, allow.lint.span);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::docker_name_component;
+
+    #[test]
+    fn image_names_follow_dockers_rule() {
+        for ok in ["mcp_portal-backend", "a", "a.b", "a__b", "a---b", "shop-api.v2"] {
+            assert!(docker_name_component(ok), "{ok}");
+        }
+        for bad in ["", "a.", "a..b", "a._b", "-a", "a-", "A", "a___b"] {
+            assert!(!docker_name_component(bad), "{bad}");
         }
     }
 }

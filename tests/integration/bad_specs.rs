@@ -77,6 +77,8 @@ bad_specs! {
     missing_project: "missing-project.kdl" => ["E0109"],
     repeated_project: "repeated-project.kdl" => ["E0108"],
     type_annotation: "type-annotation.kdl" => ["E0111"],
+    quoted_variable: "quoted-variable.kdl" => ["E0113"],
+    invalid_image_name: "invalid-image-name.kdl" => ["E0319"],
     syntax_error: "syntax-error.kdl" => ["E0005"],
 
     // Services.
