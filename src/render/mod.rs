@@ -40,9 +40,9 @@ pub enum RenderFailure {
 
 /// Every artifact of a plan, in a fixed order.
 pub fn render_all(plan: &Plan) -> Result<Vec<Artifact>, RenderFailure> {
-    let templates = registry();
-    let unit = unit::render(&templates, plan);
-    let build_script = build_script::render(&templates, plan);
+    let templates = &*TEMPLATES;
+    let unit = unit::render(templates, plan);
+    let build_script = build_script::render(templates, plan);
     let cloudwatch = cloudwatch::render(plan);
     let mut artifacts = vec![
         Artifact {
@@ -57,7 +57,7 @@ pub fn render_all(plan: &Plan) -> Result<Vec<Artifact>, RenderFailure> {
         },
     ];
     if let (Some(file), Some(host)) = (&plan.files.user_data, &plan.host) {
-        let script = user_data::render(&templates, plan, &unit, &build_script, cloudwatch.as_deref());
+        let script = user_data::render(templates, plan, &unit, &build_script, cloudwatch.as_deref());
         let bytes = if host.gzip {
             gzip(script.as_bytes())
         } else {
@@ -92,6 +92,9 @@ fn gzip(data: &[u8]) -> Vec<u8> {
     encoder.write_all(data).expect("writing to memory");
     encoder.finish().expect("writing to memory")
 }
+
+/// Parsed once per process: parsing the templates costs more than rendering them.
+static TEMPLATES: std::sync::LazyLock<Handlebars<'static>> = std::sync::LazyLock::new(registry);
 
 /// The template registry with the escapers as its only way to print values.
 fn registry() -> Handlebars<'static> {
