@@ -1,0 +1,900 @@
+//! `<project>-build.sh` run against the stubs: every exit code, the build
+//! logs, order and parallelism, the cache policy, symlinks, ignore files, the
+//! lock, and what reaches `docker build`.
+
+use std::time::{Duration, Instant};
+
+use crate::support::{Outcome, Sandbox};
+
+/// A spec of project "app" rooted at `$T/root`, built into `$T/logs`; tests
+/// add services, `build` lines and blocks.
+struct Spec {
+    services: Vec<String>,
+    build: Vec<String>,
+    log_dir: String,
+    blocks: Vec<String>,
+}
+
+fn spec() -> Spec {
+    Spec {
+        services: Vec::new(),
+        build: Vec::new(),
+        log_dir: "$T/logs".into(),
+        blocks: Vec::new(),
+    }
+}
+
+impl Spec {
+    /// A service node, such as `service "api" { build "Dockerfile" context="." }`.
+    fn service(mut self, node: &str) -> Self {
+        self.services.push(node.to_owned());
+        self
+    }
+
+    /// A service built from `$T/root/Dockerfile` with the whole root as context.
+    fn built(self, name: &str) -> Self {
+        self.service(&format!(
+            "service \"{name}\" {{ build \"Dockerfile\" context=\".\"; }}"
+        ))
+    }
+
+    /// A line of the `build` block.
+    fn build(mut self, line: &str) -> Self {
+        self.build.push(line.to_owned());
+        self
+    }
+
+    fn log_dir(mut self, dir: &str) -> Self {
+        self.log_dir = dir.to_owned();
+        self
+    }
+
+    /// A top-level block such as `cache { ... }`.
+    fn block(mut self, text: &str) -> Self {
+        self.blocks.push(text.to_owned());
+        self
+    }
+
+    fn text(&self) -> String {
+        format!(
+            "version 1\nproject \"app\" {{\n    root \"$T/root\"\n}}\n{}\nbuild {{\n    log-dir \"{}\" fallback=\"$T/fallback\"\n{}\n}}\n{}\n",
+            self.services.join("\n"),
+            self.log_dir,
+            self.build
+                .iter()
+                .map(|l| format!("    {l}\n"))
+                .collect::<String>(),
+            self.blocks.join("\n"),
+        )
+    }
+}
+
+/// A sandbox with a project root holding a compose file, a Dockerfile and a source file.
+fn project() -> Sandbox {
+    let sb = Sandbox::new();
+    sb.write("root/docker-compose.yml", "services: {}\n")
+        .write("root/Dockerfile", "FROM python:3.12-slim\nCOPY app.py /app.py\n")
+        .write("root/app.py", "print('hello')\n");
+    sb
+}
+
+fn log(sb: &Sandbox, service: &str, tag: &str) -> String {
+    sb.read(&format!("logs/build-{service}-{tag}.log"))
+}
+
+/// The images whose builds the docker stub started, in order.
+fn builds_started(sb: &Sandbox) -> Vec<String> {
+    sb.calls()
+        .matching("build-start", &[])
+        .iter()
+        .map(|c| c.args[0].clone())
+        .collect()
+}
+
+#[test]
+fn help_exits_0_and_documents_the_exit_codes() {
+    let sb = project();
+    let deployment = sb.deploy(&spec().built("api").text());
+    deployment
+        .build_script()
+        .arg("help")
+        .run()
+        .code(0)
+        .stdout_has("Usage: app-build.sh preflight | build [SERVICE...] | pull | health | help")
+        .stdout_has("Built services: api")
+        .stdout_has("3 engine unavailable, 4 preflight failed, 5 unhealthy");
+}
+
+#[test]
+fn an_unknown_command_is_a_usage_error() {
+    let sb = project();
+    let deployment = sb.deploy(&spec().built("api").text());
+    let run = deployment.build_script().arg("deploy").run();
+    run.code(1).stderr_has("Usage: app-build.sh");
+    assert!(
+        run.stdout.is_empty(),
+        "usage errors go to stderr\n{}",
+        run.describe()
+    );
+}
+
+#[test]
+fn an_unknown_service_is_a_usage_error_and_builds_nothing() {
+    let sb = project();
+    let deployment = sb.deploy(&spec().built("api").built("worker").text());
+    deployment
+        .build_script()
+        .args(&["build", "api", "nope"])
+        .run()
+        .code(1)
+        .stderr_has("no built service named nope; built services: api worker");
+    assert_eq!(builds_started(&sb), Vec::<String>::new());
+}
+
+#[test]
+fn an_invalid_tag_is_a_usage_error() {
+    let sb = project();
+    let deployment = sb.deploy(&spec().built("api").text());
+    deployment
+        .build_script()
+        .arg("build")
+        .env("DEPLOYC_TAG", "v1 $(id)")
+        .run()
+        .code(1)
+        .stderr_has("DEPLOYC_TAG=v1 $(id) is not a valid image tag");
+    assert_eq!(builds_started(&sb), Vec::<String>::new());
+}
+
+#[test]
+fn a_build_streams_its_whole_output_to_its_log_and_to_stdout() {
+    let sb = project();
+    let deployment = sb.deploy(&spec().built("api").text());
+    let run = deployment
+        .build_script()
+        .arg("build")
+        .env("DEPLOYC_TAG", "t1")
+        .env("STUB_BUILD_LINES", "60")
+        .run();
+    run.code(0).stdout_has("build: api: succeeded");
+
+    let log = log(&sb, "api", "t1");
+    let mut expected: Vec<String> = (2..60)
+        .map(|i| format!("#{i} [stage-0 {i}/60] RUN step {i} of app-api"))
+        .collect();
+    expected.push("#60 stub stderr: warning from the build of app-api".into());
+    expected.push("#60 naming to docker.io/library/app-api:t1 done".into());
+    for line in &expected {
+        assert!(log.lines().any(|l| l == line), "the log lacks {line:?}:\n{log}");
+        run.stdout_has(line);
+    }
+    for banner in [
+        "======== deployc build start ========",
+        "service:  api",
+        "tag:      t1",
+        "image:    app-api:t1",
+        "cache:    no-cache (the first build on this host)",
+        &format!("log:      {}", sb.spelt("logs/build-api-t1.log")),
+        "======== deployc build end ========",
+        "duration: 0m0",
+        "result:   succeeded",
+    ] {
+        assert!(
+            log.contains(banner),
+            "the log lacks the banner line {banner:?}:\n{log}"
+        );
+        run.stdout_has(banner);
+    }
+    assert!(log.contains("time:     20"), "the banners give the time:\n{log}");
+    let start = log.find("deployc build start").expect("a start banner");
+    let end = log.find("deployc build end").expect("an end banner");
+    let first = log.find("#0 building with").expect("the build's first line");
+    let last = log.find("naming to docker.io").expect("the build's last line");
+    assert!(
+        start < first && last < end,
+        "the banners frame the output:\n{log}"
+    );
+}
+
+#[test]
+fn build_args_target_and_progress_reach_docker_build_as_separate_words() {
+    let sb = project();
+    let tricky = r#"it's \"quoted\" $(touch $T/pwned) `touch $T/pwned2` and  two  spaces; echo $HOME"#;
+    let deployment = sb.deploy(
+        &spec()
+            .service(&format!(
+                "service \"api\" {{\n    build \"Dockerfile\" context=\".\" target=\"production\"\n    arg GREETING=\"{tricky}\"\n}}"
+            ))
+            .build("progress \"plain\"")
+            .build("arg PYTHON_VERSION=\"3.12\"")
+            .text(),
+    );
+    deployment
+        .build_script()
+        .arg("build")
+        .env("DEPLOYC_TAG", "t1")
+        .run()
+        .code(0);
+
+    let calls = sb.calls();
+    let builds = calls.matching("docker", &["build"]);
+    assert_eq!(builds.len(), 1, "one build:\n{calls}");
+    let greeting = format!(
+        "GREETING=it's \"quoted\" $(touch {0}/pwned) `touch {0}/pwned2` and  two  spaces; echo $HOME",
+        sb.spelt("")
+    );
+    let expected = [
+        "build",
+        "--progress=plain",
+        "--no-cache",
+        "--file",
+        &sb.spelt("root/Dockerfile"),
+        "--target",
+        "production",
+        "--build-arg",
+        "PYTHON_VERSION=3.12",
+        "--build-arg",
+        &greeting,
+        "--tag",
+        "app-api:t1",
+        "--tag",
+        "app-api:latest",
+        &sb.spelt("root"),
+    ];
+    assert_eq!(builds[0].args, expected, "docker build's argv");
+    assert!(
+        !sb.path("pwned").exists() && !sb.path("pwned2").exists(),
+        "a build arg ran a command"
+    );
+}
+
+#[test]
+fn sequential_builds_follow_the_spec_order() {
+    let sb = project();
+    let deployment = sb.deploy(&spec().built("zeta").built("alpha").built("mid").text());
+    deployment
+        .build_script()
+        .arg("build")
+        .env("DEPLOYC_TAG", "t1")
+        .run()
+        .code(0)
+        .stdout_has("build: zeta: succeeded\nbuild: alpha: succeeded\nbuild: mid: succeeded");
+    assert_eq!(builds_started(&sb), ["app-zeta", "app-alpha", "app-mid"]);
+}
+
+#[test]
+fn a_failed_build_exits_2_and_stops_the_builds_after_it() {
+    let sb = project();
+    let deployment = sb.deploy(&spec().built("zeta").built("alpha").built("mid").text());
+    let run = deployment
+        .build_script()
+        .arg("build")
+        .env("DEPLOYC_TAG", "t1")
+        .env("STUB_BUILD_FAIL", "app-alpha")
+        .run();
+    run.code(2)
+        .stdout_has("build: zeta: succeeded")
+        .stdout_has("build: alpha: FAILED (exit 1)")
+        .stdout_has("build: mid: FAILED (stopped early)")
+        .stderr_has("build of alpha mid failed; read build-<service>-t1.log in")
+        .stderr_has("systemctl restart app.service");
+    assert_eq!(
+        builds_started(&sb),
+        ["app-zeta", "app-alpha"],
+        "mid is not built after alpha failed"
+    );
+    let log = log(&sb, "alpha", "t1");
+    assert!(
+        log.contains("did not complete successfully: exit code: 2"),
+        "{log}"
+    );
+    assert!(log.contains("result:   FAILED (exit 1)"), "{log}");
+}
+
+#[test]
+fn a_build_that_hangs_is_killed_at_its_timeout() {
+    let sb = project();
+    let deployment = sb.deploy(
+        &spec()
+            .service("service \"api\" {\n    build \"Dockerfile\" context=\".\"\n    timeout \"2s\"\n}")
+            .text(),
+    );
+    let run = deployment
+        .build_script()
+        .arg("build")
+        .env("DEPLOYC_TAG", "t1")
+        .env("STUB_BUILD_HANG", "app-api")
+        .run();
+    run.code(2)
+        .took_less_than(Duration::from_secs(8))
+        .stdout_has("build: api: TIMED OUT after 0m02s")
+        .stderr_has("build of api failed");
+    assert!(
+        run.elapsed >= Duration::from_secs(2),
+        "killed before its limit: {:?}",
+        run.elapsed
+    );
+    let log = log(&sb, "api", "t1");
+    assert!(
+        log.contains("#40 hanging forever"),
+        "the log has the output before the hang:\n{log}"
+    );
+    assert!(log.contains("result:   TIMED OUT after 0m02s"), "{log}");
+    let calls = sb.calls();
+    let pid = &calls.matching("build-start", &["app-api"])[0].args[1];
+    assert!(
+        !std::path::Path::new(&format!("/proc/{pid}")).exists(),
+        "the hanging build (pid {pid}) is still running"
+    );
+}
+
+#[test]
+fn preflight_passes_when_everything_is_in_place() {
+    let sb = project();
+    sb.write("root/.dockerignore", "/vendor\nnode_modules/\n")
+        .write("root/go.mod", "module app\n");
+    let deployment = sb.deploy(
+        &spec()
+            .service("service \"api\" {\n    build \"Dockerfile\" context=\".\"\n    requires \"go.mod\"\n}")
+            .build("min-free disk=\"1M\" memory=\"1M\"")
+            .build("ignored \"vendor/\" \"node_modules/\"")
+            .text(),
+    );
+    deployment
+        .build_script()
+        .arg("preflight")
+        .run()
+        .code(0)
+        .stdout_has("preflight: docker answers")
+        .stdout_has("preflight: every required path exists")
+        .stdout_has("preflight: ignore files list vendor/ node_modules/")
+        .stdout_has("preflight: ok");
+}
+
+#[test]
+fn preflight_exits_3_when_the_engine_does_not_answer() {
+    let sb = project();
+    let deployment = sb.deploy(&spec().built("api").text());
+    deployment
+        .build_script()
+        .arg("preflight")
+        .env("STUB_DOCKER_INFO_FAILS", "all")
+        .run()
+        .code(3)
+        .stderr_has("Cannot connect to the Docker daemon")
+        .stderr_has(
+            "docker does not answer; start it (systemctl start docker.service), then check: docker info",
+        );
+}
+
+#[test]
+fn preflight_exits_4_when_free_disk_is_below_min_free() {
+    let sb = project();
+    let deployment = sb.deploy(&spec().built("api").build("min-free disk=\"1000T\"").text());
+    deployment
+        .build_script()
+        .arg("preflight")
+        .run()
+        .code(4)
+        .stderr_has("free on /, the spec asks for 1048576000 MiB (min-free disk)");
+}
+
+#[test]
+fn preflight_exits_4_when_a_required_path_is_missing() {
+    let sb = project();
+    let deployment = sb.deploy(
+        &spec()
+            .service("service \"api\" {\n    build \"Dockerfile\" context=\".\"\n    requires \"go.mod\"\n}")
+            .text(),
+    );
+    deployment
+        .build_script()
+        .arg("preflight")
+        .run()
+        .code(4)
+        .stderr_has(&format!(
+            "{} does not exist (required by api)",
+            sb.spelt("root/go.mod")
+        ));
+}
+
+#[test]
+fn preflight_exits_4_when_the_dockerignore_lacks_a_pattern_and_names_the_line_to_add() {
+    let sb = project();
+    sb.write("root/.dockerignore", "node_modules\n.git\n");
+    let deployment = sb.deploy(
+        &spec()
+            .built("api")
+            .build("ignored \"vendor/\" \"node_modules/\"")
+            .text(),
+    );
+    deployment
+        .build_script()
+        .arg("preflight")
+        .run()
+        .code(4)
+        .stderr_has(&format!(
+            "{} does not list vendor/; add the line: vendor/",
+            sb.spelt("root/.dockerignore")
+        ));
+}
+
+#[test]
+fn preflight_checks_the_dockerfile_specific_ignore_file_docker_reads_first() {
+    let sb = project();
+    sb.write("root/.dockerignore", "vendor/\nnode_modules/\n")
+        .write("root/Dockerfile.dockerignore", "vendor/\n");
+    let deployment = sb.deploy(
+        &spec()
+            .built("api")
+            .build("ignored \"vendor/\" \"node_modules/\"")
+            .text(),
+    );
+    deployment
+        .build_script()
+        .arg("preflight")
+        .run()
+        .code(4)
+        .stderr_has(&format!(
+            "{} does not list node_modules/; add the line: node_modules/",
+            sb.spelt("root/Dockerfile.dockerignore")
+        ));
+}
+
+#[test]
+fn preflight_exits_4_when_compose_expects_another_image_than_the_one_built() {
+    let sb = project();
+    let deployment = sb.deploy(&spec().built("api").text());
+    deployment
+        .build_script()
+        .arg("preflight")
+        .env("STUB_COMPOSE_IMAGE", "registry.example.com/api:1.0")
+        .run()
+        .code(4)
+        .stderr_has(&format!(
+            "the compose file names the image of api registry.example.com/api:1.0, but it is built as app-api; \
+             remove image: from api in {}",
+            sb.spelt("root/docker-compose.yml")
+        ));
+}
+
+#[test]
+fn preflight_exits_4_when_a_context_has_no_ignore_file() {
+    let sb = project();
+    let deployment = sb.deploy(&spec().built("api").build("ignored \"vendor/\"").text());
+    deployment
+        .build_script()
+        .arg("preflight")
+        .run()
+        .code(4)
+        .stderr_has("api has no ignore file (looked for")
+        .stderr_has("create one listing: vendor/");
+}
+
+const LINKS: &str = r#"symlinks from="$T/shared" {
+    link "cmd"
+    link "pkg" missing="empty-dir"
+    link "docs" missing="skip"
+}"#;
+
+#[test]
+fn symlinks_link_existing_sources_and_handle_missing_ones_as_asked() {
+    let sb = project();
+    sb.write("shared/cmd/main.go", "package main\n");
+    let deployment = sb.deploy(
+        &spec()
+            .service(
+                "service \"api\" {\n    build \"Dockerfile\" context=\".\"\n    requires \"cmd\" \"pkg\"\n}",
+            )
+            .block(LINKS)
+            .text(),
+    );
+    let run = deployment.build_script().arg("preflight").run();
+    run.code(0)
+        .stdout_has(&format!(
+            "preflight: {} -> {}",
+            sb.spelt("root/cmd"),
+            sb.spelt("shared/cmd")
+        ))
+        .stdout_has(&format!(
+            "warning: {} does not exist; {} is an empty directory (missing=\"empty-dir\")",
+            sb.spelt("shared/pkg"),
+            sb.spelt("root/pkg")
+        ))
+        .stdout_has(&format!(
+            "preflight: {} does not exist; not linking {} (missing=\"skip\")",
+            sb.spelt("shared/docs"),
+            sb.spelt("root/docs")
+        ));
+    assert_eq!(
+        std::fs::read_link(sb.path("root/cmd")).expect("cmd is a symlink"),
+        sb.path("shared/cmd")
+    );
+    let pkg = std::fs::symlink_metadata(sb.path("root/pkg")).expect("pkg exists");
+    assert!(pkg.is_dir(), "pkg is a real, empty directory");
+    assert_eq!(std::fs::read_dir(sb.path("root/pkg")).unwrap().count(), 0);
+    assert!(
+        std::fs::symlink_metadata(sb.path("root/docs")).is_err(),
+        "docs is skipped"
+    );
+}
+
+#[test]
+fn a_missing_symlink_source_fails_preflight_by_default() {
+    let sb = project();
+    let deployment = sb.deploy(
+        &spec()
+            .built("api")
+            .block("symlinks from=\"$T/shared\" {\n    link \"go.mod\"\n}")
+            .text(),
+    );
+    deployment
+        .build_script()
+        .arg("preflight")
+        .run()
+        .code(4)
+        .stderr_has(&format!(
+            "{} does not exist, so {} cannot link to it; create it, or set missing=\"empty-dir\" or \"skip\" on its link",
+            sb.spelt("shared/go.mod"),
+            sb.spelt("root/go.mod")
+        ));
+    assert!(
+        std::fs::symlink_metadata(sb.path("root/go.mod")).is_err(),
+        "nothing is created"
+    );
+}
+
+#[test]
+fn a_real_directory_at_a_link_target_is_refused() {
+    let sb = project();
+    sb.write("shared/cmd/main.go", "package main\n")
+        .write("root/cmd/local.go", "package main\n");
+    let deployment = sb.deploy(&spec().built("api").block(LINKS).text());
+    deployment
+        .build_script()
+        .arg("preflight")
+        .run()
+        .code(4)
+        .stderr_has(&format!(
+            "{} exists and is not a symlink; move it away so it can link to {}",
+            sb.spelt("root/cmd"),
+            sb.spelt("shared/cmd")
+        ));
+    assert_eq!(
+        sb.read("root/cmd/local.go"),
+        "package main\n",
+        "the directory is left alone"
+    );
+}
+
+const HEALTH: &str = r#"health {
+    running "api" "db"
+    http "http://localhost:8080/health" status=200
+    timeout "2s" interval="1s"
+}"#;
+
+fn health_spec() -> String {
+    spec()
+        .built("api")
+        .service("service \"db\" { image \"postgres:16.4\"; }")
+        .block(HEALTH)
+        .text()
+}
+
+#[test]
+fn health_passes_when_every_service_runs_and_the_url_answers() {
+    let sb = project();
+    let deployment = sb.deploy(&health_spec());
+    deployment
+        .build_script()
+        .arg("health")
+        .run()
+        .code(0)
+        .stdout_has("health: every check passes");
+    let calls = sb.calls();
+    assert_eq!(
+        calls.matching("docker", &["ps"]).len(),
+        2,
+        "one ps per service:\n{calls}"
+    );
+    assert!(
+        calls
+            .matching("curl", &[])
+            .iter()
+            .any(|c| c.has("http://localhost:8080/health")),
+        "{calls}"
+    );
+}
+
+#[test]
+fn health_exits_5_naming_the_service_that_is_not_running() {
+    let sb = project();
+    let deployment = sb.deploy(&health_spec());
+    let run = deployment
+        .build_script()
+        .arg("health")
+        .env("STUB_PS_DOWN", "db")
+        .env("STUB_SLEEP_REAL", "1")
+        .run();
+    run.code(5)
+        .took_less_than(Duration::from_secs(8))
+        .stdout_has("s of 2s): service db is not running")
+        .stderr_has(
+            "unhealthy after 0m02s: service db is not running; see journalctl -u app.service and docker ps",
+        );
+    // bash counts whole seconds, so "2s" may end after a little over one.
+    assert!(
+        run.elapsed >= Duration::from_secs(1),
+        "gave up before its timeout: {:?}",
+        run.elapsed
+    );
+    let sleeps = sb.calls().args_of("sleep");
+    assert!(
+        !sleeps.is_empty() && sleeps.iter().all(|s| s == "1"),
+        "waits the interval: {sleeps:?}"
+    );
+}
+
+#[test]
+fn health_exits_5_naming_the_url_that_answers_wrong() {
+    let sb = project();
+    let deployment = sb.deploy(&health_spec());
+    deployment
+        .build_script()
+        .arg("health")
+        .env("STUB_CURL_CODE", "503")
+        .env("STUB_SLEEP_REAL", "1")
+        .run()
+        .code(5)
+        .stderr_has("unhealthy after 0m02s: http://localhost:8080/health answered 503, expected 200");
+}
+
+#[test]
+fn build_logs_fall_back_when_the_log_dir_cannot_be_created() {
+    let sb = project();
+    sb.write("blocker", "a regular file, so nothing can be created under it\n");
+    let deployment = sb.deploy(&spec().built("api").log_dir("$T/blocker/logs").text());
+    let run = deployment
+        .build_script()
+        .arg("build")
+        .env("DEPLOYC_TAG", "t1")
+        .run();
+    run.code(0).stdout_has(&format!(
+        "warning: cannot write to {}; build logs go to {}",
+        sb.spelt("blocker/logs"),
+        sb.spelt("fallback")
+    ));
+    let log = sb.read("fallback/build-api-t1.log");
+    assert!(
+        log.contains("result:   succeeded") && log.contains("RUN step 2 of app-api"),
+        "{log}"
+    );
+}
+
+#[test]
+fn parallel_builds_run_at_most_max_at_once_and_every_one_is_reported() {
+    let sb = project();
+    let names = ["s1", "s2", "s3", "s4", "s5"];
+    let mut spec = spec().build("order \"parallel\" max=2");
+    for name in names {
+        spec = spec.built(name);
+    }
+    let deployment = sb.deploy(&spec.text());
+    let run = deployment
+        .build_script()
+        .arg("build")
+        .env("DEPLOYC_TAG", "t1")
+        .env("STUB_BUILD_SECONDS", "0.8")
+        .run();
+    run.code(0);
+    for name in names {
+        run.stdout_has(&format!("build: {name}: succeeded"))
+            .stdout_has(&format!("[{name}] #2 [stage-0 2/40] RUN step 2 of app-{name}"));
+        assert!(log(&sb, name, "t1").contains("result:   succeeded"));
+    }
+
+    let calls = sb.calls();
+    let mut events: Vec<(u128, i32)> = Vec::new();
+    for call in calls.matching("build-start", &[]) {
+        events.push((call.at, 1));
+    }
+    for call in calls.matching("build-end", &[]) {
+        events.push((call.at, -1));
+    }
+    assert_eq!(events.len(), 10, "five builds started and ended:\n{calls}");
+    events.sort();
+    let (mut running, mut most) = (0, 0);
+    for (_, change) in events {
+        running += change;
+        most = most.max(running);
+    }
+    assert_eq!(
+        most, 2,
+        "at most max=2 builds at once, and two did run together:\n{calls}"
+    );
+}
+
+#[test]
+fn a_failed_parallel_build_fails_the_run_after_every_build_is_reported() {
+    let sb = project();
+    let deployment = sb.deploy(
+        &spec()
+            .build("order \"parallel\" max=2")
+            .built("a")
+            .built("b")
+            .built("c")
+            .text(),
+    );
+    deployment
+        .build_script()
+        .arg("build")
+        .env("DEPLOYC_TAG", "t1")
+        .env("STUB_BUILD_FAIL", "app-b")
+        .run()
+        .code(2)
+        .stdout_has("build: a: succeeded")
+        .stdout_has("build: b: FAILED (exit 1)")
+        .stdout_has("build: c: succeeded")
+        .stderr_has("build of b failed");
+}
+
+#[test]
+fn the_first_build_runs_without_cache_and_later_builds_use_it() {
+    let sb = project();
+    let deployment = sb.deploy(
+        &spec()
+            .built("api")
+            .block("cache {\n    first-build \"no-cache\"\n    rebuild \"cached\"\n}")
+            .text(),
+    );
+    let marker = sb.host_path("/var/lib/deployc/app/built/api");
+
+    deployment
+        .build_script()
+        .arg("build")
+        .env("DEPLOYC_TAG", "t1")
+        .env("STUB_BUILD_FAIL", "app-api")
+        .run()
+        .code(2);
+    assert!(!marker.exists(), "a failed first build leaves no marker");
+
+    deployment
+        .build_script()
+        .arg("build")
+        .env("DEPLOYC_TAG", "t2")
+        .run()
+        .code(0);
+    assert!(marker.exists(), "the first successful build leaves its marker");
+    assert!(log(&sb, "api", "t2").contains("cache:    no-cache (the first build on this host)"));
+
+    deployment
+        .build_script()
+        .arg("build")
+        .env("DEPLOYC_TAG", "t3")
+        .run()
+        .code(0);
+    assert!(log(&sb, "api", "t3").contains("cache:    cached (a rebuild)"));
+
+    let calls = sb.calls();
+    let no_cache: Vec<bool> = calls
+        .matching("docker", &["build"])
+        .iter()
+        .map(|c| c.has("--no-cache"))
+        .collect();
+    assert_eq!(
+        no_cache,
+        [true, true, false],
+        "--no-cache until a build succeeded:\n{calls}"
+    );
+}
+
+#[test]
+fn skip_unchanged_skips_a_build_whose_inputs_did_not_change() {
+    let sb = project();
+    sb.write("root/.dockerignore", "vendor/\n");
+    let deployment = sb.deploy(
+        &spec()
+            .built("api")
+            .build("ignored \"vendor/\"")
+            .block("cache {\n    skip-unchanged #true\n}")
+            .text(),
+    );
+    let build = |tag: &str| -> Outcome {
+        deployment
+            .build_script()
+            .arg("build")
+            .env("DEPLOYC_TAG", tag)
+            .env("STUB_IMAGE_ID", "sha256:feedc0ffee")
+            .run()
+    };
+    let docker_builds = || sb.calls().matching("docker", &["build"]).len();
+
+    build("t1").code(0).stdout_has("build: api: succeeded");
+    assert_eq!(docker_builds(), 1);
+
+    build("t2").code(0).stdout_has("build: api: skipped");
+    assert_eq!(docker_builds(), 1, "an unchanged build is not run again");
+    let log2 = log(&sb, "api", "t2");
+    assert!(
+        log2.contains("result:   skipped, inputs unchanged (fingerprint"),
+        "{log2}"
+    );
+    assert!(log2.contains("and app-api:latest exists"), "{log2}");
+
+    sb.write("root/vendor/lib.go", "package vendored\n");
+    build("t3").code(0).stdout_has("build: api: skipped");
+    assert_eq!(docker_builds(), 1, "an ignored directory is not a build input");
+
+    sb.write("root/app.py", "print('hello, again')\n");
+    build("t4").code(0).stdout_has("build: api: succeeded");
+    assert_eq!(docker_builds(), 2, "a changed file in the context is rebuilt");
+
+    build("t5").code(0).stdout_has("build: api: skipped");
+    deployment
+        .build_script()
+        .arg("build")
+        .env("DEPLOYC_TAG", "t6")
+        .env("STUB_IMAGE_MISSING", "1")
+        .run()
+        .code(0)
+        .stdout_has("build: api: succeeded");
+    assert_eq!(docker_builds(), 3, "a missing image is rebuilt");
+}
+
+#[test]
+fn a_second_build_waits_for_the_lock_and_never_overlaps_the_first() {
+    let sb = project();
+    let deployment = sb.deploy(&spec().built("api").text());
+    let start = |tag: &str| {
+        deployment
+            .build_script()
+            .arg("build")
+            .env("DEPLOYC_TAG", tag)
+            .env("STUB_BUILD_SECONDS", "1")
+            .spawn()
+    };
+    let first = start("t1");
+    // The second starts once the first is building, so it finds the lock taken.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while sb.calls().matching("build-start", &[]).is_empty() {
+        assert!(Instant::now() < deadline, "the first build never started");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let second = start("t2");
+    let (first, second) = (first.wait(), second.wait());
+    first.code(0).stdout_lacks("another run holds");
+    second
+        .code(0)
+        .stdout_has("another run holds /var/lib/deployc/app/lock; waiting for it to finish");
+
+    let calls = sb.calls();
+    let starts = calls.matching("build-start", &[]);
+    let ends = calls.matching("build-end", &[]);
+    assert_eq!((starts.len(), ends.len()), (2, 2), "{calls}");
+    assert!(
+        starts[0].at < ends[0].at && ends[0].at <= starts[1].at && starts[1].at < ends[1].at,
+        "the builds overlap:\n{calls}"
+    );
+}
+
+#[test]
+fn pull_pulls_every_external_image() {
+    let sb = project();
+    let deployment = sb.deploy(
+        &spec()
+            .built("api")
+            .service("service \"db\" { image \"postgres:16.4\"; }")
+            .service("service \"cache\" { image \"redis:7.4\"; }")
+            .text(),
+    );
+    deployment
+        .build_script()
+        .arg("pull")
+        .run()
+        .code(0)
+        .stdout_has("pull: postgres:16.4")
+        .stdout_has("pull: redis:7.4");
+    assert_eq!(
+        sb.calls().args_of("docker"),
+        ["pull postgres:16.4", "pull redis:7.4"]
+    );
+}

@@ -1,0 +1,15 @@
+//! Behaviour tests: the generated scripts EXECUTED against stub commands.
+//!
+//! - `build_script`: `<project>-build.sh`: exit codes, logs, order, parallelism,
+//!   cache policy, symlinks, the lock, and arguments reaching `docker build`.
+//! - `user_data`: `user-data.sh`: the bootstrap of a host, its retries, waits,
+//!   token handling and failure reporting.
+//! - `podman`: one real build with podman (no network needed).
+//! - `support`: the sandbox (bubblewrap, stubs on PATH) and the fluent driver.
+//!
+//! The stubs are in `tests/behaviour/stubs/`; each records its argv.
+
+mod build_script;
+mod podman;
+mod support;
+mod user_data;
