@@ -11,6 +11,10 @@
 # Exit codes: 0 ok, 1 usage, 2 build or pull failed or timed out,
 #             3 container engine unavailable, 4 preflight failed, 5 health check failed.
 # DEPLOYC_TAG sets the tag of built images and build logs (default: the UTC time).
+if ((BASH_VERSINFO[0] * 100 + BASH_VERSINFO[1] < 404)); then
+    echo "${0##*/}: error: needs bash 4.4 or newer, this is $BASH_VERSION" >&2
+    exit 1
+fi
 set -Eeuo pipefail
 shopt -s inherit_errexit
 
@@ -250,7 +254,7 @@ engine_ready() {
         [[ -z $answer ]] || printf '%s\n' "$answer" >&2
         die 3 "$ENGINE does not answer; start it (systemctl start $ENGINE_UNIT), then check: $ENGINE info"
     fi
-    echo "preflight: $ENGINE answers"
+    echo "$ENGINE answers"
 }
 
 free_kib() { df -Pk -- "$1" | awk 'NR == 2 { print $4 }'; }
@@ -419,7 +423,8 @@ build_one() {
     fi
     digest=$(fingerprint) || digest=''
     if [[ -n $digest && -e $marker ]] && unchanged "$digest"; then
-        banner skipped "result:   skipped, inputs unchanged (fingerprint ${digest:0:12}) and $image:latest exists" |
+        "$ENGINE" tag "$image:latest" "$image:$tag"
+        banner skipped "result:   skipped, inputs unchanged (fingerprint ${digest:0:12}); $image:latest tagged $tag" |
             tee -a "$log" | show "$service"
         echo skipped >"$results/$service"
         return
@@ -456,6 +461,7 @@ cmd_build() {
     for service in "${services[@]}"; do
         load_service "$service" || die 1 "no built service named $service; built services: ${BUILT[*]}"
     done
+    engine_ready
     tag=${DEPLOYC_TAG:-$(date -u +%Y%m%dT%H%M%SZ)}
     [[ $tag =~ ^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$ ]] || die 1 "DEPLOYC_TAG=$tag is not a valid image tag"
     choose_log_dir
@@ -488,6 +494,7 @@ cmd_build() {
 cmd_pull() {
     fail_code=2
     local image
+    engine_ready
     for image in "${PULLS[@]}"; do
         echo "pull: $image"
         timeout --kill-after=10s "$PULL_LIMIT" "$ENGINE" pull "$image" ||

@@ -367,6 +367,31 @@ fn preflight_exits_3_when_the_engine_does_not_answer() {
 }
 
 #[test]
+fn build_and_pull_exit_3_when_the_engine_does_not_answer() {
+    let sb = project();
+    let deployment = sb.deploy(
+        &spec()
+            .built("api")
+            .service("service \"db\" { image \"postgres:16.4\"; }")
+            .text(),
+    );
+    for command in ["build", "pull"] {
+        deployment
+            .build_script()
+            .arg(command)
+            .env("STUB_DOCKER_INFO_FAILS", "all")
+            .run()
+            .code(3)
+            .stderr_has("docker does not answer");
+    }
+    assert!(
+        sb.calls().matching("docker", &["build"]).is_empty()
+            && sb.calls().matching("docker", &["pull"]).is_empty(),
+        "nothing is built or pulled without an engine"
+    );
+}
+
+#[test]
 fn preflight_exits_4_when_free_disk_is_below_min_free() {
     let sb = project();
     let deployment = sb.deploy(&spec().built("api").build("min-free disk=\"1000T\"").text());
@@ -818,7 +843,14 @@ fn skip_unchanged_skips_a_build_whose_inputs_did_not_change() {
         log2.contains("result:   skipped, inputs unchanged (fingerprint"),
         "{log2}"
     );
-    assert!(log2.contains("and app-api:latest exists"), "{log2}");
+    assert!(log2.contains("app-api:latest tagged t2"), "{log2}");
+    assert!(
+        sb.calls()
+            .args_of("docker")
+            .iter()
+            .any(|c| c == "tag app-api:latest app-api:t2"),
+        "a skipped build still tags the run's image"
+    );
 
     sb.write("root/vendor/lib.go", "package vendored\n");
     build("t3").code(0).stdout_has("build: api: skipped");
@@ -895,6 +927,7 @@ fn pull_pulls_every_external_image() {
         .stdout_has("pull: redis:7.4");
     assert_eq!(
         sb.calls().args_of("docker"),
-        ["pull postgres:16.4", "pull redis:7.4"]
+        ["info", "pull postgres:16.4", "pull redis:7.4"],
+        "pull checks the engine first (exit 3 when it is down), then pulls"
     );
 }
