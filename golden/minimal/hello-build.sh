@@ -72,7 +72,7 @@ take_lock() {
     fi
 }
 
-engine_ready() {
+engine_ready() { # STAGE
     local answer
     command -v "$ENGINE" >/dev/null 2>&1 ||
         die 3 "$ENGINE is not installed; install it, or pick the client with build { docker \"...\" } in the spec"
@@ -80,7 +80,7 @@ engine_ready() {
         [[ -z $answer ]] || printf '%s\n' "$answer" >&2
         die 3 "$ENGINE does not answer; start it (systemctl start $ENGINE_UNIT), then check: $ENGINE info"
     fi
-    echo "$ENGINE answers"
+    echo "$1: $ENGINE answers"
 }
 
 free_kib() { df -Pk -- "$1" | awk 'NR == 2 { print $4 }'; }
@@ -108,7 +108,7 @@ check_paths() {
 
 cmd_preflight() {
     fail_code=4
-    engine_ready
+    engine_ready preflight
     check_resources
     check_paths
     echo "preflight: ok"
@@ -122,7 +122,7 @@ cmd_build() {
 cmd_pull() {
     fail_code=2
     local image
-    engine_ready
+    engine_ready pull
     for image in "${PULLS[@]}"; do
         echo "pull: $image"
         timeout --kill-after=10s "$PULL_LIMIT" "$ENGINE" pull "$image" ||

@@ -109,7 +109,7 @@ take_lock() {
     fi
 }
 
-engine_ready() {
+engine_ready() { # STAGE
     local answer
     command -v "$ENGINE" >/dev/null 2>&1 ||
         die 3 "$ENGINE is not installed; install it, or pick the client with build { docker \"...\" } in the spec"
@@ -117,7 +117,7 @@ engine_ready() {
         [[ -z $answer ]] || printf '%s\n' "$answer" >&2
         die 3 "$ENGINE does not answer; start it (systemctl start $ENGINE_UNIT), then check: $ENGINE info"
     fi
-    echo "$ENGINE answers"
+    echo "$1: $ENGINE answers"
 }
 
 free_kib() { df -Pk -- "$1" | awk 'NR == 2 { print $4 }'; }
@@ -173,7 +173,7 @@ check_image_names() {
 
 cmd_preflight() {
     fail_code=4
-    engine_ready
+    engine_ready preflight
     check_resources
     check_paths
     check_image_names
@@ -248,7 +248,7 @@ cmd_build() {
     for service in "${services[@]}"; do
         load_service "$service" || die 1 "no built service named $service; built services: ${BUILT[*]}"
     done
-    engine_ready
+    engine_ready build
     tag=${DEPLOYC_TAG:-$(date -u +%Y%m%dT%H%M%SZ)}
     [[ $tag =~ ^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$ ]] || die 1 "DEPLOYC_TAG=$tag is not a valid image tag"
     choose_log_dir
@@ -281,7 +281,7 @@ cmd_build() {
 cmd_pull() {
     fail_code=2
     local image
-    engine_ready
+    engine_ready pull
     for image in "${PULLS[@]}"; do
         echo "pull: $image"
         timeout --kill-after=10s "$PULL_LIMIT" "$ENGINE" pull "$image" ||
