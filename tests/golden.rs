@@ -1,0 +1,299 @@
+//! The golden artifacts: `golden/<example>/` holds exactly what deployc renders
+//! for `examples/<example>.kdl`, and every golden artifact passes the real
+//! validators.
+//!
+//! Nothing here updates the golden files. When a change to them is intended:
+//!
+//! ```text
+//! cargo run -q -- render examples/*.kdl -o golden
+//! ```
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use deployc::diff::{DiffStyle, FilePair, readable, unified};
+use deployc::render::Artifact;
+
+const REFRESH: &str =
+    "golden files are stale; if the change is intended run: cargo run -q -- render examples/*.kdl -o golden";
+const MANIFEST: &str = ".deployc-manifest";
+/// Diff lines shown per stale file, so a failure stays readable.
+const DIFF_LINES: usize = 40;
+
+fn repo() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// One example spec and its golden folder.
+struct Example {
+    name: String,
+    spec: PathBuf,
+    golden: PathBuf,
+}
+
+impl Example {
+    /// Every `examples/*.kdl`, sorted.
+    fn all() -> Vec<Example> {
+        let mut examples: Vec<Example> = std::fs::read_dir(repo().join("examples"))
+            .expect("examples/ exists")
+            .map(|e| e.expect("directory entry").path())
+            .filter(|p| p.extension().is_some_and(|e| e == "kdl"))
+            .map(|spec| {
+                let name = spec.file_stem().unwrap().to_string_lossy().into_owned();
+                Example {
+                    golden: repo().join("golden").join(&name),
+                    spec,
+                    name,
+                }
+            })
+            .collect();
+        examples.sort_by(|a, b| a.name.cmp(&b.name));
+        assert!(!examples.is_empty(), "no examples/*.kdl");
+        examples
+    }
+
+    fn relative_spec(&self) -> String {
+        format!("examples/{}.kdl", self.name)
+    }
+
+    /// What deployc renders for this example, through the library.
+    fn artifacts(&self) -> Vec<Artifact> {
+        let bytes = std::fs::read(&self.spec).expect("read the example");
+        let compiled = deployc::compile(&self.relative_spec(), &bytes);
+        compiled.artifacts.unwrap_or_else(|| {
+            panic!(
+                "{} does not compile ({} errors); run `cargo run -q -- check {}`",
+                self.relative_spec(),
+                compiled.checked.diagnostics.error_count(),
+                self.relative_spec()
+            )
+        })
+    }
+
+    /// Every file in the golden folder, hidden ones included: bytes and mode.
+    fn golden_files(&self) -> BTreeMap<String, (Vec<u8>, u32)> {
+        let mut files = BTreeMap::new();
+        let entries = std::fs::read_dir(&self.golden).unwrap_or_else(|e| {
+            panic!("{}: {e}\n{REFRESH}", self.golden.display());
+        });
+        for entry in entries {
+            let entry = entry.expect("directory entry");
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let metadata = entry.metadata().expect("metadata");
+            assert!(metadata.is_file(), "golden/{}/{name} is not a file", self.name);
+            files.insert(
+                name,
+                (
+                    std::fs::read(entry.path()).expect("read"),
+                    metadata.permissions().mode() & 0o777,
+                ),
+            );
+        }
+        files
+    }
+
+    /// What is wrong with the golden folder, or nothing.
+    fn problems(&self) -> Vec<String> {
+        let artifacts = self.artifacts();
+        let golden = self.golden_files();
+        let shown = |file: &str| format!("golden/{}/{file}", self.name);
+        let mut problems = Vec::new();
+
+        let expected: BTreeSet<&str> = artifacts
+            .iter()
+            .map(|a| a.file.as_str())
+            .chain([MANIFEST])
+            .collect();
+        for name in golden.keys().filter(|n| !expected.contains(n.as_str())) {
+            problems.push(format!(
+                "{}: not rendered from {} any more\n",
+                shown(name),
+                self.relative_spec()
+            ));
+        }
+        for artifact in &artifacts {
+            let path = shown(&artifact.file);
+            let Some((bytes, mode)) = golden.get(&artifact.file) else {
+                problems.push(format!("{path}: missing\n"));
+                continue;
+            };
+            if *bytes != artifact.bytes {
+                let pair = FilePair {
+                    path: &path,
+                    old: Some(readable(&artifact.file, bytes)),
+                    new: Some(readable(&artifact.file, &artifact.bytes)),
+                    mode_change: None,
+                };
+                let diff = unified(
+                    &pair,
+                    DiffStyle {
+                        context: 2,
+                        color: false,
+                    },
+                );
+                let mut short: Vec<&str> = diff.lines().take(DIFF_LINES).collect();
+                if diff.lines().count() > DIFF_LINES {
+                    short.push("...");
+                }
+                let diff = if diff.is_empty() {
+                    "(the bytes differ, the text does not)".to_owned()
+                } else {
+                    short.join("\n")
+                };
+                problems.push(format!("{path}: differs from what deployc renders\n{diff}\n"));
+            }
+            let wanted = if artifact.executable { 0o755 } else { 0o644 };
+            let executable = mode & 0o111 != 0;
+            if (artifact.executable && *mode != 0o755) || (!artifact.executable && executable) {
+                problems.push(format!("{path}: mode {mode:04o}, expected {wanted:04o}\n"));
+            }
+        }
+        problems.extend(self.manifest_problems(&artifacts, golden.get(MANIFEST).map(|(b, _)| b.as_slice())));
+        problems
+    }
+
+    /// The manifest must record this spec and the hash of every artifact, and nothing pending.
+    fn manifest_problems(&self, artifacts: &[Artifact], manifest: Option<&[u8]>) -> Vec<String> {
+        let path = format!("golden/{}/{MANIFEST}", self.name);
+        let Some(bytes) = manifest else {
+            return vec![format!("{path}: missing\n")];
+        };
+        let found: serde_json::Value = match serde_json::from_slice(bytes) {
+            Ok(value) => value,
+            Err(e) => return vec![format!("{path}: not JSON ({e})\n")],
+        };
+        let files: serde_json::Map<String, serde_json::Value> = artifacts
+            .iter()
+            .map(|a| (a.file.clone(), deployc::output::hash(&a.bytes).into()))
+            .collect();
+        let expected = serde_json::json!({ "spec": format!("{}.kdl", self.name), "files": files });
+        if found == expected {
+            Vec::new()
+        } else {
+            vec![format!("{path}: expected\n{expected:#}\nfound\n{found:#}\n")]
+        }
+    }
+}
+
+#[test]
+fn golden_folders_hold_exactly_what_deployc_renders() {
+    let mut problems = Vec::new();
+    for example in Example::all() {
+        problems.extend(example.problems());
+    }
+    assert!(problems.is_empty(), "{}\n\n{REFRESH}", problems.join("\n"));
+
+    // The binary agrees: nothing to change in any golden folder.
+    let specs: Vec<String> = Example::all().iter().map(Example::relative_spec).collect();
+    let output = Command::new(env!("CARGO_BIN_EXE_deployc"))
+        .arg("diff")
+        .args(&specs)
+        .args(["-o", "golden"])
+        .current_dir(repo())
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run deployc");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "`deployc diff examples/*.kdl -o golden` reports changes:\n{}{}\n{REFRESH}",
+        stdout.lines().take(DIFF_LINES).collect::<Vec<_>>().join("\n"),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(stdout.is_empty(), "{stdout}");
+}
+
+#[test]
+fn every_golden_folder_has_its_example_and_every_example_its_folder() {
+    let examples: BTreeSet<String> = Example::all().into_iter().map(|e| e.name).collect();
+    let folders: BTreeSet<String> = std::fs::read_dir(repo().join("golden"))
+        .expect("golden/ exists")
+        .map(|e| e.expect("directory entry"))
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    let orphans: Vec<_> = folders.difference(&examples).collect();
+    assert!(
+        orphans.is_empty(),
+        "golden folders without an examples/<name>.kdl: {orphans:?}"
+    );
+    let missing: Vec<_> = examples.difference(&folders).collect();
+    assert!(
+        missing.is_empty(),
+        "examples without a golden folder: {missing:?}\n{REFRESH}"
+    );
+}
+
+/// The highest `systemd-analyze security` exposure a golden unit may have.
+const MAX_EXPOSURE: f64 = 2.0;
+
+#[test]
+fn golden_artifacts_pass_the_real_validators() {
+    let script = repo().join("../shared/conformance/check-artifacts");
+    let install = "install the validators: run `../shared/conformance/check-artifacts --install` (from the repository root, as root)";
+    assert!(script.is_file(), "{} is missing; {install}", script.display());
+
+    // One validator run per folder, in parallel: they are slow (systemd-analyze, shellcheck).
+    let examples = Example::all();
+    let runs: Vec<_> = examples
+        .iter()
+        .map(|example| {
+            let script = script.clone();
+            let dir = example.golden.clone();
+            std::thread::spawn(move || {
+                Command::new(&script)
+                    .args(["-q", "--max-exposure", &MAX_EXPOSURE.to_string()])
+                    .arg(&dir)
+                    .output()
+                    .unwrap_or_else(|e| panic!("cannot run {}: {e}", script.display()))
+            })
+        })
+        .collect();
+
+    let mut failures = Vec::new();
+    for (example, run) in examples.iter().zip(runs) {
+        let output = run.join().expect("validator thread");
+        let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+        let report = format!("{stdout}{}", String::from_utf8_lossy(&output.stderr));
+        match output.status.code() {
+            Some(0) => {}
+            Some(2) => panic!("a validator or reference schema is missing; {install}\n{report}"),
+            _ => {
+                failures.push(format!("golden/{}:\n{report}", example.name));
+                continue;
+            }
+        }
+        // Every artifact was really checked (nothing passes by being skipped) ...
+        for artifact in example.artifacts() {
+            // A gzip'd artifact is checked (and named) as what it decompresses to.
+            let name = artifact.file.strip_suffix(".gz").unwrap_or(&artifact.file);
+            let checked = stdout
+                .lines()
+                .any(|l| l.starts_with("PASS ") && l.split_whitespace().nth(2) == Some(name));
+            if !checked {
+                failures.push(format!(
+                    "golden/{}/{}: no PASS line\n{report}",
+                    example.name, artifact.file
+                ));
+            }
+        }
+        // ... and every unit's exposure is within the limit.
+        for line in stdout.lines().filter(|l| l.starts_with("PASS unit ")) {
+            let exposure = line
+                .split_whitespace()
+                .find_map(|w| w.strip_prefix("exposure="))
+                .and_then(|x| x.parse::<f64>().ok());
+            match exposure {
+                Some(x) if x <= MAX_EXPOSURE => {}
+                _ => failures.push(format!(
+                    "golden/{}: exposure over {MAX_EXPOSURE}: {line}",
+                    example.name
+                )),
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}

@@ -1,0 +1,76 @@
+//! Command-line conventions: version, help, completions, manual.
+
+use crate::support::*;
+
+#[test]
+fn version_prints_the_package_version() {
+    Deployc::new()
+        .args(["--version"])
+        .run()
+        .status(0)
+        .stdout_is(&format!("deployc {}\n", env!("CARGO_PKG_VERSION")));
+}
+
+#[test]
+fn the_help_of_each_workflow_command_has_examples() {
+    for command in ["check", "render", "diff"] {
+        let run = Deployc::new().args([command, "--help"]).run();
+        run.status(0)
+            .stdout_contains("Examples:")
+            .stdout_contains(&format!("deployc {command}"));
+    }
+    Deployc::new()
+        .args(["diff", "--help"])
+        .run()
+        .stdout_contains("--base")
+        .stdout_contains("--stat")
+        .stdout_contains("--unified");
+    Deployc::new()
+        .args(["render", "--help"])
+        .run()
+        .stdout_contains("--force");
+}
+
+#[test]
+fn completions_for_each_shell() {
+    for shell in ["bash", "zsh", "fish"] {
+        let run = Deployc::new().args(["completions", shell]).run();
+        run.status(0).stdout_contains("deployc").stderr_empty();
+        for subcommand in ["render", "diff", "check"] {
+            run.stdout_contains(subcommand);
+        }
+    }
+    Deployc::new()
+        .args(["completions", "cmd.exe"])
+        .run()
+        .status(2)
+        .stderr_contains("invalid value");
+}
+
+#[test]
+fn man_prints_roff() {
+    let run = Deployc::new().args(["man"]).run();
+    run.status(0)
+        .stdout_contains(".TH deployc")
+        .stdout_contains("render");
+    assert!(
+        run.stdout.starts_with(".ie") || run.stdout.starts_with(".TH"),
+        "roff starts with a request: {:?}",
+        &run.stdout[..run.stdout.len().min(40)]
+    );
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    Deployc::new()
+        .args(["render", "--no-such-flag"])
+        .run()
+        .status(2)
+        .stderr_contains("--no-such-flag");
+    Deployc::new().args(["frobnicate"]).run().status(2);
+    Deployc::new()
+        .args(["-q", "-v", "check"])
+        .run()
+        .status(2)
+        .stderr_contains("cannot be used with");
+}

@@ -1,0 +1,22 @@
+//! The review workflow, end to end through the `deployc` binary, each test in
+//! a fresh temporary folder:
+//!
+//! - `render`: what render writes and reports; only changed files are rewritten; determinism.
+//! - `conflicts`: hand edits, files deployc did not write, files it no longer produces.
+//! - `safety`: read-only folders, renders killed or cut short part-way.
+//! - `diff`: `deployc diff` (exit codes, snapshots, --stat, -U, colour, gzip).
+//! - `base`: `deployc diff --base REV` in a real git repository.
+//! - `check`: drift between the spec and its rendered folder.
+//! - `several`: several specs in one call.
+//! - `cli`: version, help, completions, manual.
+//! - `support`: the fluent helpers (`Spec`, `Sandbox`, `Folder`, `Deployc`).
+
+mod base;
+mod check;
+mod cli;
+mod conflicts;
+mod diff;
+mod render;
+mod safety;
+mod several;
+mod support;

@@ -1,0 +1,464 @@
+//! Writing safely: read-only folders, renders killed part-way, renders cut short by an error.
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::process::Child;
+use std::time::{Duration, Instant, SystemTime};
+
+use deployc::render::Artifact;
+
+use crate::support::*;
+
+/// Runs `deployc ARGS` with `dir` (relative to the sandbox) read-only: a
+/// read-only bind mount for root (permission bits do not stop root), mode
+/// 0555 otherwise.
+fn run_with_read_only_folder(sandbox: &Sandbox, dir: &str, args: &[&str]) -> Output {
+    let path = sandbox.join(dir);
+    if running_as_root() {
+        sandbox.deployc(args).read_only(&[&path]).run()
+    } else {
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o555)).unwrap();
+        let output = sandbox.deployc(args).run();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+        output
+    }
+}
+
+#[test]
+fn a_read_only_folder_is_an_io_failure_and_the_old_files_stay_whole() {
+    let sandbox = Sandbox::new().spec("deploy.kdl", &Spec::shop_on_ec2());
+    sandbox.deployc(["render"]).run().status(0);
+    sandbox.change_spec("deploy.kdl", &Spec::shop_on_ec2().description("Changed"));
+    let before = sandbox.folder("deploy");
+
+    run_with_read_only_folder(&sandbox, "deploy", &["render"])
+        .status(3)
+        .stderr_contains("cannot write to `deploy`")
+        .no_panic();
+
+    let after = sandbox.folder("deploy");
+    assert!(
+        after.temp_files().is_empty(),
+        "temporary files left: {:?}",
+        after.temp_files()
+    );
+    after.unchanged_since(&before);
+}
+
+#[test]
+fn a_first_render_into_a_read_only_folder_writes_nothing() {
+    let sandbox = Sandbox::new()
+        .spec("deploy.kdl", &Spec::shop())
+        .write("deploy/notes.txt", "mine\n");
+    let before = sandbox.folder("deploy");
+
+    run_with_read_only_folder(&sandbox, "deploy", &["render"])
+        .status(3)
+        .stderr_contains("cannot write to `deploy`");
+
+    sandbox.folder("deploy").unchanged_since(&before);
+}
+
+// ---------------------------------------------------------------------------
+// Interrupted renders
+// ---------------------------------------------------------------------------
+
+/// Two renders of the same project where every artifact differs: A from
+/// `a.kdl`, B from `b.kdl`, both into `deploy/`.
+struct TwoVersions {
+    sandbox: Sandbox,
+    a: Vec<Artifact>,
+    b: Vec<Artifact>,
+}
+
+impl TwoVersions {
+    fn new() -> TwoVersions {
+        let a = Spec::shop().gzip_host().cloudwatch(30);
+        let b = Spec::project("shop")
+            .description("The shop, second edition")
+            .built("api", "25m")
+            .image("db", "postgres:16.5")
+            .gzip_host()
+            .cloudwatch(90);
+        let sandbox = Sandbox::new().spec("a.kdl", &a).spec("b.kdl", &b);
+        let (a, b) = (a.artifacts("a.kdl"), b.artifacts("b.kdl"));
+        assert_eq!(file_names(&a), file_names(&b), "precondition: the same files");
+        for (x, y) in a.iter().zip(&b) {
+            assert_ne!(
+                x.bytes, y.bytes,
+                "precondition: {} differs between A and B",
+                x.file
+            );
+        }
+        TwoVersions { sandbox, a, b }
+    }
+
+    fn dir(&self) -> std::path::PathBuf {
+        self.sandbox.join("deploy")
+    }
+
+    fn render(&self, spec: &str) -> Output {
+        self.sandbox.deployc(["render", spec, "-o", "deploy"]).run()
+    }
+
+    /// Puts the folder back to A's render, through the library (fast, no process).
+    fn reset_to_a(&self) {
+        let survey = deployc::output::survey(&self.dir(), "a.kdl", &self.a).expect("survey");
+        assert!(
+            survey.conflicts.is_empty(),
+            "resetting to A: {:?}",
+            survey.conflicts
+        );
+        deployc::output::apply(&survey, false).expect("resetting to A");
+    }
+
+    /// Asserts every artifact is whole: A's or B's bytes with the matching
+    /// mode; nothing else a reader would take for an artifact; a manifest
+    /// that parses. Returns whether the folder is part-way between A and B.
+    #[track_caller]
+    fn assert_whole(&self, attempt: &str) -> bool {
+        let folder = Folder::read(&self.dir());
+        let names: std::collections::BTreeSet<String> = file_names(&self.a).into_iter().collect();
+        assert!(
+            folder.visible().is_subset(&names),
+            "{attempt}: files a reader takes for artifacts: {:?}",
+            folder.visible()
+        );
+        for name in folder.names().difference(&names) {
+            assert!(name.starts_with('.'), "{attempt}: `{name}` is not hidden");
+        }
+        let mut from_a = 0;
+        let mut from_b = 0;
+        for (a, b) in self.a.iter().zip(&self.b) {
+            let entry = folder
+                .files
+                .get(&a.file)
+                .unwrap_or_else(|| panic!("{attempt}: `{}` is missing", a.file));
+            let mode = if a.executable { 0o755 } else { 0o644 };
+            if entry.bytes == a.bytes {
+                from_a += 1;
+            } else if entry.bytes == b.bytes {
+                from_b += 1;
+            } else {
+                panic!(
+                    "{attempt}: `{}` is neither A's nor B's version ({} bytes; A {}, B {})",
+                    a.file,
+                    entry.bytes.len(),
+                    a.bytes.len(),
+                    b.bytes.len()
+                );
+            }
+            assert_eq!(entry.mode, mode, "{attempt}: mode of `{}`", a.file);
+        }
+        let manifest: serde_json::Value = serde_json::from_slice(folder.bytes(MANIFEST))
+            .unwrap_or_else(|e| panic!("{attempt}: the manifest is not JSON: {e}"));
+        let pending = manifest.get("pending").is_some();
+        (from_a > 0 && from_b > 0) || pending || !folder.temp_files().is_empty()
+    }
+}
+
+/// When, after starting render B, it is killed.
+#[derive(Clone, Copy, Debug)]
+enum Kill {
+    /// This long after the process was spawned.
+    AfterSpawn(Duration),
+    /// This long after its first change to the folder (the pending manifest's temporary file).
+    AfterFirstWrite(Duration),
+}
+
+/// What changes when a render creates its first temporary file: the folder's
+/// modification time (coarse on some file systems) and its list of names.
+fn folder_state(dir: &Path) -> (SystemTime, Vec<std::ffi::OsString>) {
+    let time = std::fs::metadata(dir)
+        .and_then(|m| m.modified())
+        .expect("folder mtime");
+    let mut names: Vec<_> = std::fs::read_dir(dir)
+        .expect("list the folder")
+        .map(|e| e.expect("directory entry").file_name())
+        .collect();
+    names.sort();
+    (time, names)
+}
+
+/// Waits (politely: the child needs the CPU) until the folder changes or the child exits.
+fn wait_for_first_write(dir: &Path, before: &(SystemTime, Vec<std::ffi::OsString>), child: &mut Child) {
+    let started = Instant::now();
+    while folder_state(dir) == *before {
+        if child.try_wait().expect("try_wait").is_some() {
+            return;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "render B never wrote"
+        );
+        std::thread::sleep(Duration::from_micros(20));
+    }
+}
+
+/// Waits precisely (sleep is too coarse for tens of microseconds).
+fn spin_for(delay: Duration) {
+    let until = Instant::now() + delay;
+    while Instant::now() < until {
+        std::hint::spin_loop();
+    }
+}
+
+/// How long render B spends writing here (first temporary file to final
+/// manifest), so the kills can be spread over all of it. Leaves the folder at A.
+fn measure_write_phase(versions: &TwoVersions) -> Duration {
+    let dir = versions.dir();
+    let before = folder_state(&dir);
+    let mut child = versions
+        .sandbox
+        .deployc(["render", "b.kdl", "-o", "deploy"])
+        .spawn();
+    wait_for_first_write(&dir, &before, &mut child);
+    let first_write = Instant::now();
+    let finished = |bytes: &[u8]| {
+        let text = String::from_utf8_lossy(bytes);
+        text.contains("\"b.kdl\"") && !text.contains("\"pending\"")
+    };
+    while !std::fs::read(dir.join(MANIFEST)).is_ok_and(|b| finished(&b)) {
+        if child.try_wait().expect("try_wait").is_some() {
+            break;
+        }
+        std::thread::sleep(Duration::from_micros(20));
+    }
+    let phase = first_write.elapsed();
+    assert!(child.wait().expect("wait").success(), "render B failed");
+    versions.reset_to_a();
+    phase
+}
+
+/// Starts render B and SIGKILLs it at `kill`.
+fn start_and_kill(versions: &TwoVersions, kill: Kill) {
+    let dir = versions.dir();
+    let before = folder_state(&dir);
+    let mut child = versions
+        .sandbox
+        .deployc(["render", "b.kdl", "-o", "deploy"])
+        .spawn();
+    match kill {
+        Kill::AfterSpawn(delay) => spin_for(delay),
+        Kill::AfterFirstWrite(delay) => {
+            wait_for_first_write(&dir, &before, &mut child);
+            spin_for(delay);
+        }
+    }
+    let _ = child.kill(); // SIGKILL; it may have finished already
+    let _ = child.wait();
+}
+
+/// What a series of kills found.
+#[derive(Default)]
+struct Findings {
+    /// Kills that left the folder part-way between A and B.
+    part_way: usize,
+    /// Temporary files that were still there after the next complete render.
+    outliving_temp_files: Vec<String>,
+}
+
+/// Kills render B at each point, from A's render; checks the folder after
+/// each kill and after the complete render that follows it.
+fn kill_at_each(kills: &[Kill]) -> Findings {
+    let versions = TwoVersions::new();
+    versions.render("a.kdl").status(0);
+    let mut findings = Findings::default();
+    for (n, kill) in kills.iter().enumerate() {
+        let attempt = format!("attempt {n} ({kill:?})");
+        start_and_kill(&versions, *kill);
+        if versions.assert_whole(&attempt) {
+            findings.part_way += 1;
+        }
+
+        // The next normal render, of either spec, needs no --force and leaves exactly that render.
+        let (spec, artifacts) = if n % 2 == 0 {
+            ("a.kdl", &versions.a)
+        } else {
+            ("b.kdl", &versions.b)
+        };
+        versions
+            .render(spec)
+            .status(0)
+            .stderr_lacks("edited by hand")
+            .stderr_lacks("not generated by deployc");
+        let folder = Folder::read(&versions.dir());
+        folder.renders(artifacts, spec);
+        if !folder.temp_files().is_empty() {
+            findings
+                .outliving_temp_files
+                .push(format!("{attempt}: {:?}", folder.temp_files()));
+        }
+        if spec == "b.kdl" {
+            versions.reset_to_a();
+        }
+    }
+    findings
+}
+
+#[test]
+fn a_render_killed_at_any_point_leaves_whole_files_and_no_false_hand_edit() {
+    let calibration = TwoVersions::new();
+    calibration.render("a.kdl").status(0);
+    let started = Instant::now();
+    calibration.render("b.kdl").status(0);
+    let whole = started.elapsed();
+    calibration.reset_to_a();
+    let writing = measure_write_phase(&calibration);
+
+    // A few right after spawn, a few spread over a whole run, and most in
+    // growing steps from the first write to a little past the last.
+    const STEPS: u32 = 60;
+    let step = (writing * 5 / 4 / STEPS).max(Duration::from_micros(20));
+    let mut kills = vec![Kill::AfterSpawn(Duration::ZERO); 4];
+    kills.extend((1..=8).map(|i| Kill::AfterSpawn(whole * i / 8)));
+    kills.extend((0..STEPS).map(|i| Kill::AfterFirstWrite(step * i)));
+
+    // Two sandboxes take alternate kills, in parallel, to halve the time.
+    let halves: [Vec<Kill>; 2] = [
+        kills.iter().copied().step_by(2).collect(),
+        kills.iter().copied().skip(1).step_by(2).collect(),
+    ];
+    let findings: Vec<Findings> = std::thread::scope(|scope| {
+        let handles: Vec<_> = halves
+            .iter()
+            .map(|half| scope.spawn(move || kill_at_each(half)))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+            .collect()
+    });
+
+    let part_way: usize = findings.iter().map(|f| f.part_way).sum();
+    assert!(
+        part_way > 0,
+        "none of {} kills landed while render B was writing (a render takes {whole:?}, writing {writing:?}); the test proves nothing",
+        kills.len()
+    );
+    let outliving: Vec<&String> = findings.iter().flat_map(|f| &f.outliving_temp_files).collect();
+    // Hidden, so no reader takes them for artifacts (checked after each kill);
+    // reported here rather than failed, and pinned down by
+    // `a_later_render_removes_the_temporary_files_of_a_killed_one`.
+    if !outliving.is_empty() {
+        eprintln!("temporary files outlived the next render (hidden, harmless):");
+        for line in outliving {
+            eprintln!("  {line}");
+        }
+    }
+    eprintln!(
+        "{} kills, {part_way} part-way; render {whole:?}, writing {writing:?}, step {step:?}",
+        kills.len()
+    );
+}
+
+/// Makes `render` fail with an I/O error when it comes to replace `file`:
+/// a read-only bind mount of the file onto itself (rename over a mount point
+/// fails). Everything before that point is written, as if it had been killed
+/// there, but deterministically.
+fn render_cut_short_at(versions: &TwoVersions, spec: &str, file: &str) {
+    let path = versions.dir().join(file);
+    versions
+        .sandbox
+        .deployc(["render", spec, "-o", "deploy"])
+        .read_only(&[path.as_path()])
+        .run()
+        .status(3)
+        .stderr_contains("cannot write to `deploy`");
+}
+
+#[test]
+fn a_render_cut_short_between_two_files_is_recovered_without_force() {
+    let versions = TwoVersions::new();
+    for (follow_up, artifacts) in [("a.kdl", &versions.a), ("b.kdl", &versions.b)] {
+        versions.render("a.kdl").status(0);
+        render_cut_short_at(&versions, "b.kdl", "shop-build.sh");
+        let folder = Folder::read(&versions.dir());
+        assert_eq!(
+            folder.bytes("shop.service"),
+            versions.b[0].bytes,
+            "the unit was written before the cut"
+        );
+        assert_eq!(
+            folder.bytes("shop-build.sh"),
+            versions.a[1].bytes,
+            "the build script was not"
+        );
+        assert!(versions.assert_whole("cut short"));
+
+        versions
+            .render(follow_up)
+            .status(0)
+            .stderr_lacks("edited by hand");
+        Folder::read(&versions.dir()).renders(artifacts, follow_up);
+    }
+}
+
+#[test]
+#[ignore = "bug: after two interrupted renders, a file deployc wrote itself is taken for a hand edit (the second pending manifest forgets the first one's hashes)"]
+fn a_render_interrupted_twice_still_knows_its_own_files() {
+    let versions = TwoVersions::new();
+    versions.render("a.kdl").status(0);
+    // B is cut short after writing its unit: unit B, the rest A.
+    render_cut_short_at(&versions, "b.kdl", "shop-build.sh");
+    // A is cut short before it can put the unit back: the unit is still B's.
+    render_cut_short_at(&versions, "a.kdl", "shop.service");
+    assert!(versions.assert_whole("cut short twice"));
+    assert_eq!(
+        Folder::read(&versions.dir()).bytes("shop.service"),
+        versions.b[0].bytes
+    );
+
+    // Every file is one deployc wrote, so a normal render must go through.
+    versions.render("a.kdl").status(0).stderr_lacks("edited by hand");
+    Folder::read(&versions.dir()).renders(&versions.a, "a.kdl");
+}
+
+#[test]
+#[ignore = "bug: temporary files of a killed render stay in the output folder for good when the next render does not rewrite those files"]
+fn a_later_render_removes_the_temporary_files_of_a_killed_one() {
+    // What a render killed right after creating its first temporary file leaves
+    // (the kill test above finds this state in most runs).
+    let versions = TwoVersions::new();
+    versions.render("a.kdl").status(0);
+    versions
+        .sandbox
+        .put("deploy/..deployc-manifest.deployc-tmp", "{\n  \"spec\": \"b.k");
+    versions.sandbox.put(
+        "deploy/.shop.service.deployc-tmp",
+        "# Generated by deployc from b.kdl",
+    );
+
+    versions.render("a.kdl").status(0);
+
+    let folder = Folder::read(&versions.dir());
+    assert!(
+        folder.temp_files().is_empty(),
+        "left behind: {:?}",
+        folder.temp_files()
+    );
+    folder.renders(&versions.a, "a.kdl");
+}
+
+#[test]
+fn rewriting_a_file_clears_the_temporary_file_a_killed_render_left_for_it() {
+    // A killed render can leave `.<file>.deployc-tmp` behind (hidden, so no
+    // reader takes it for an artifact). Rewriting that file reuses it.
+    let versions = TwoVersions::new();
+    versions.render("a.kdl").status(0);
+    for file in file_names(&versions.a) {
+        versions
+            .sandbox
+            .put(&format!("deploy/.{file}.deployc-tmp"), "half a file");
+    }
+
+    versions.render("b.kdl").status(0).stderr_lacks("deployc-tmp");
+
+    let after = Folder::read(&versions.dir());
+    after.renders(&versions.b, "b.kdl");
+    assert!(
+        after.temp_files().is_empty(),
+        "left behind: {:?}",
+        after.temp_files()
+    );
+}
