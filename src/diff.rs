@@ -70,12 +70,12 @@ pub fn unified(pair: &FilePair, style: DiffStyle) -> String {
     let new = pair.new.as_deref().unwrap_or("");
     let mut out = String::new();
     let old_label = if pair.old.is_some() {
-        format!("a/{}", pair.path)
+        format!("a/{}", pair.path.trim_start_matches('/'))
     } else {
         "/dev/null".to_owned()
     };
     let new_label = if pair.new.is_some() {
-        format!("b/{}", pair.path)
+        format!("b/{}", pair.path.trim_start_matches('/'))
     } else {
         "/dev/null".to_owned()
     };
@@ -135,23 +135,23 @@ pub fn counts(pair: &FilePair) -> (usize, usize) {
 /// `git diff --stat`: a line per file with a bar of `+` and `-`, then a total.
 pub fn stat(pairs: &[FilePair], style: DiffStyle) -> String {
     const BAR: usize = 50;
-    let rows: Vec<(&str, usize, usize)> = pairs
+    let rows: Vec<(&FilePair, usize, usize)> = pairs
         .iter()
         .map(|p| {
             let (ins, del) = counts(p);
-            (p.path, ins, del)
+            (p, ins, del)
         })
-        .filter(|(_, ins, del)| ins + del > 0)
+        .filter(|(p, ins, del)| ins + del > 0 || p.mode_change.is_some())
         .collect();
     let mut out = String::new();
     if rows.is_empty() {
         return out;
     }
-    let name_width = rows.iter().map(|r| r.0.len()).max().unwrap_or(0);
+    let name_width = rows.iter().map(|r| r.0.path.len()).max().unwrap_or(0);
     let most = rows.iter().map(|r| r.1 + r.2).max().unwrap_or(1).max(1);
     let count_width = most.to_string().len();
     let (mut total_ins, mut total_del) = (0, 0);
-    for (path, ins, del) in &rows {
+    for (pair, ins, del) in &rows {
         total_ins += ins;
         total_del += del;
         let scale = |n: usize| if most > BAR { (n * BAR).div_ceil(most) } else { n };
@@ -160,6 +160,7 @@ pub fn stat(pairs: &[FilePair], style: DiffStyle) -> String {
             style.paint("32", &"+".repeat(scale(*ins))),
             style.paint("31", &"-".repeat(scale(*del)))
         );
+        let path = pair.path;
         let _ = writeln!(out, " {path:<name_width$} | {:>count_width$} {bar}", ins + del);
     }
     let plural = |n: usize, one: &str, many: &str| if n == 1 { one.to_owned() } else { many.to_owned() };
@@ -179,6 +180,12 @@ pub fn stat(pairs: &[FilePair], style: DiffStyle) -> String {
         );
     }
     let _ = writeln!(out, "{summary}");
+    // As git does, mode changes are listed after the summary.
+    for (pair, _, _) in &rows {
+        if let Some((from, to)) = pair.mode_change {
+            let _ = writeln!(out, " mode change {from:04o} => {to:04o} {}", pair.path);
+        }
+    }
     out
 }
 

@@ -4,7 +4,7 @@
 //! That is how a render tells its own unchanged files from hand edits, and
 //! files it generated and no longer produces from files it never touched.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::io::{self, Write};
 use std::os::unix::fs::PermissionsExt;
@@ -27,9 +27,10 @@ pub struct Manifest {
     /// File name → `sha256:<hex>` of its bytes.
     pub files: BTreeMap<String, String>,
     /// While a render writes: what each file will hold. A render cut short
-    /// leaves this behind, so either version of a file is known to be ours.
+    /// leaves this behind, and the next one adds to it, so every version a
+    /// render may have left on disk is known to be ours.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub pending: BTreeMap<String, String>,
+    pub pending: BTreeMap<String, BTreeSet<String>>,
 }
 
 pub fn hash(bytes: &[u8]) -> String {
@@ -53,7 +54,7 @@ impl Manifest {
     /// Whether deployc wrote `bytes` as `file`.
     fn generated(&self, file: &str, bytes: &[u8]) -> bool {
         let h = hash(bytes);
-        self.files.get(file) == Some(&h) || self.pending.get(file) == Some(&h)
+        self.files.get(file) == Some(&h) || self.pending.get(file).is_some_and(|p| p.contains(&h))
     }
 
     fn knows(&self, file: &str) -> bool {
@@ -259,6 +260,23 @@ fn write_atomically(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
     result
 }
 
+/// Removes the temporary files of a render that was killed before renaming them.
+fn remove_leftover_temporaries(dir: &Path) -> io::Result<()> {
+    let entries = match fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e),
+    };
+    for entry in entries {
+        let entry = entry?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.starts_with('.') && name.ends_with(TEMP_SUFFIX) && entry.file_type()?.is_file() {
+            fs::remove_file(entry.path())?;
+        }
+    }
+    Ok(())
+}
+
 /// Carries out a survey. With conflicts and no `force`, writes nothing.
 ///
 /// The manifest is written twice: first with the new hashes pending beside the
@@ -269,6 +287,7 @@ pub fn apply(survey: &Survey, force: bool) -> io::Result<()> {
         force || survey.conflicts.is_empty(),
         "conflicts are refused before applying"
     );
+    remove_leftover_temporaries(&survey.dir)?;
     if survey.previous.as_ref() == Some(&survey.manifest) && !survey.differs() {
         return Ok(());
     }
@@ -277,7 +296,13 @@ pub fn apply(survey: &Survey, force: bool) -> io::Result<()> {
     if survey.differs() {
         let mut pending = survey.previous.clone().unwrap_or_default();
         pending.spec.clone_from(&survey.manifest.spec);
-        pending.pending = survey.manifest.files.clone();
+        for (file, hash) in &survey.manifest.files {
+            pending
+                .pending
+                .entry(file.clone())
+                .or_default()
+                .insert(hash.clone());
+        }
         write_atomically(&manifest_path, &pending.to_bytes(), 0o644)?;
     }
     for change in &survey.changes {
@@ -363,7 +388,13 @@ mod tests {
         // Cut short after the pending manifest and the new file, before the final manifest.
         let s = survey(dir.path(), "x.kdl", &two).unwrap();
         let mut pending = s.previous.clone().unwrap();
-        pending.pending = s.manifest.files.clone();
+        for (file, hash) in &s.manifest.files {
+            pending
+                .pending
+                .entry(file.clone())
+                .or_default()
+                .insert(hash.clone());
+        }
         fs::write(dir.path().join(MANIFEST), pending.to_bytes()).unwrap();
         fs::write(dir.path().join("a.service"), "two\n").unwrap();
         // Both the spec that was being rendered and the one before are fine next.

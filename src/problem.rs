@@ -442,7 +442,9 @@ impl Problem {
             AllowNotALint { name, .. } => format!("`{name}` is not a lint"),
             AllowAnError { name } => format!("`{name}` is an error, not a lint"),
             DuplicateAllow { lint } => format!("`{lint}` is allowed twice"),
-            InvalidImageName { image } => format!("the image of this service would be `{image}`, which Docker refuses"),
+            InvalidImageName { image } => {
+                format!("the image of this service would be `{image}`, which Docker refuses")
+            }
             StartBudget { start, budget, .. } => {
                 format!("start timeout {start} is shorter than the worst-case start, {budget}")
             }

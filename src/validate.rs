@@ -118,7 +118,11 @@ fn docker_name_component(name: &str) -> bool {
 
 fn check_image_names(spec: &Spec, d: &mut Diagnostics) {
     let project = crate::plan::compose_project_name(spec);
-    for service in spec.service.iter().filter(|s| s.build.is_some() && !s.name.as_str().is_empty()) {
+    for service in spec
+        .service
+        .iter()
+        .filter(|s| s.build.is_some() && !s.name.as_str().is_empty())
+    {
         let image = format!("{project}-{}", service.name);
         if !docker_name_component(&image) {
             d.report(Problem::InvalidImageName { image }, service.name.span);
