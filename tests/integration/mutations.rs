@@ -5,9 +5,42 @@ use crate::support::{Rng, files_in, repo_file};
 
 /// Pieces of KDL and of the language, spliced in at random places.
 const SPLICES: &[&str] = &[
-    "{", "}", "\"", ";", "=", "/-", "/*", "*/", "//", "#", "#true", "#null", "(t)", "\\", "\n", " ",
-    "0", "-1", "99999999999999999999", "1.5", "\"\"", "\"20m\"", "\"0s\"", "\"10G\"", "r#\"x\"#",
-    "service", "build", "image", "host", "timeout", "max=", "ssm:", "%", "$", "é", "\u{0}",
+    "{",
+    "}",
+    "\"",
+    ";",
+    "=",
+    "/-",
+    "/*",
+    "*/",
+    "//",
+    "#",
+    "#true",
+    "#null",
+    "(t)",
+    "\\",
+    "\n",
+    " ",
+    "0",
+    "-1",
+    "99999999999999999999",
+    "1.5",
+    "\"\"",
+    "\"20m\"",
+    "\"0s\"",
+    "\"10G\"",
+    "r#\"x\"#",
+    "service",
+    "build",
+    "image",
+    "host",
+    "timeout",
+    "max=",
+    "ssm:",
+    "%",
+    "$",
+    "é",
+    "\u{0}",
 ];
 
 fn mutate(rng: &mut Rng, source: &str) -> String {
@@ -50,11 +83,17 @@ fn mutated_examples_never_panic() {
             if compiled.checked.diagnostics.has_errors() {
                 refused += 1;
             } else {
-                assert!(compiled.artifacts.is_some(), "a valid mutant of {example} did not render:\n{mutant}");
+                assert!(
+                    compiled.artifacts.is_some(),
+                    "a valid mutant of {example} did not render:\n{mutant}"
+                );
                 accepted += 1;
             }
         }
     }
     // Both paths were exercised, so the test does not pass by refusing everything.
-    assert!(accepted > 100 && refused > 100, "accepted {accepted}, refused {refused}");
+    assert!(
+        accepted > 100 && refused > 100,
+        "accepted {accepted}, refused {refused}"
+    );
 }
