@@ -6,10 +6,15 @@
 //!   token handling and failure reporting.
 //! - `podman`: one real build with podman (no network needed).
 //! - `support`: the sandbox (bubblewrap, stubs on PATH) and the fluent driver.
+//! - `outcome`: what a run produced and its assertions, shared with the other
+//!   test targets (`tests/common/outcome.rs`).
 //!
 //! The stubs are in `tests/behaviour/stubs/`; each records its argv.
 
 mod build_script;
+#[allow(dead_code)] // not every shared assertion is used here
+#[path = "../common/outcome.rs"]
+mod outcome;
 mod podman;
 mod support;
 mod user_data;

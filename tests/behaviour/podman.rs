@@ -63,15 +63,15 @@ build {
         .env("BUILDAH_ISOLATION", "chroot")
         .path_first_instead_of_stubs(sb.path("bin"))
         .run();
-    run.code(0)
-        .stdout_has("build: hello: succeeded")
-        .stdout_has("STEP 1/2: FROM scratch");
+    run.status(0)
+        .stdout_contains("build: hello: succeeded")
+        .stdout_contains("STEP 1/2: FROM scratch");
 
     sb.write("image-exists.sh", "podman image exists podtest-hello:latest\n");
     sb.script(sb.path("image-exists.sh"))
         .path_first_instead_of_stubs(sb.path("bin"))
         .run()
-        .code(0);
+        .status(0);
 
     let log = sb.read("logs/build-hello-t1.log");
     for line in [

@@ -5,7 +5,7 @@
 //! let sb = Sandbox::new();
 //! sb.write("root/Dockerfile", "FROM scratch\n");
 //! let deployment = sb.deploy(SPEC); // `$T` in the spec is the sandbox folder
-//! deployment.build_script().arg("build").env("DEPLOYC_TAG", "t1").run().code(0);
+//! deployment.build_script().arg("build").env("DEPLOYC_TAG", "t1").run().status(0);
 //! assert_eq!(sb.calls().matching("docker", &["build"]).len(), 1);
 //! ```
 //!
@@ -19,15 +19,20 @@
 //! Scripts run with `bash` under bubblewrap: the host's filesystem, with the
 //! fixed paths bind-mounted from `mnt/`, a clean environment, and a PATH that
 //! starts with the stubs of `tests/behaviour/stubs/` (see `lib.sh` there).
+//!
+//! Running a script to its [`Outcome`], and the common assertions on it, are
+//! shared with the other test targets (`tests/common/outcome.rs`); the
+//! assertions only these tests need are added here.
 
 use std::ffi::OsString;
 use std::fmt::Write as _;
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::OnceLock;
-use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+pub use crate::outcome::{Outcome, Running};
 
 /// How long one script may run before the test calls it a hang.
 const TIME_LIMIT: Duration = Duration::from_secs(40);
@@ -385,10 +390,7 @@ impl Script<'_> {
             .env("LANG", "C.UTF-8")
             .env("STUB_CTL", sb.top("ctl"))
             .env("STUB_REAL_PATH", SYSTEM_PATH)
-            .envs(self.env.iter().map(|(k, v)| (k, v)))
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
+            .envs(self.env.iter().map(|(k, v)| (k, v)));
         let shown = format!(
             "{}{} {}",
             self.env.iter().fold(String::new(), |mut s, (k, v)| {
@@ -398,140 +400,12 @@ impl Script<'_> {
             self.path.display(),
             self.args.join(" ")
         );
-        let mut child = command
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start `{shown}`: {e}"));
-        let stdout = reader(child.stdout.take().expect("piped stdout"));
-        let stderr = reader(child.stderr.take().expect("piped stderr"));
-        Running {
-            child,
-            stdout,
-            stderr,
-            started: Instant::now(),
-            shown,
-        }
+        Running::start(&mut command, shown, None, TIME_LIMIT)
     }
 }
 
-fn reader(mut pipe: impl Read + Send + 'static) -> JoinHandle<Vec<u8>> {
-    std::thread::spawn(move || {
-        let mut buf = Vec::new();
-        let _ = pipe.read_to_end(&mut buf);
-        buf
-    })
-}
-
-/// A script that was started and not yet collected.
-pub struct Running {
-    child: Child,
-    stdout: JoinHandle<Vec<u8>>,
-    stderr: JoinHandle<Vec<u8>>,
-    started: Instant,
-    shown: String,
-}
-
-impl Running {
-    /// Waits for the script and for everything that holds its output open,
-    /// or fails the test after [`TIME_LIMIT`].
-    pub fn wait(mut self) -> Outcome {
-        let status = loop {
-            match self.child.try_wait().expect("waiting for a script") {
-                Some(status) => break status,
-                None if self.started.elapsed() > TIME_LIMIT => {
-                    let _ = self.child.kill();
-                    let _ = self.child.wait();
-                    panic!("`{}` did not finish within {TIME_LIMIT:?}: it hangs", self.shown);
-                }
-                None => std::thread::sleep(Duration::from_millis(10)),
-            }
-        };
-        // A process the script left behind may hold its output open: that is a hang too.
-        while !(self.stdout.is_finished() && self.stderr.is_finished()) {
-            assert!(
-                self.started.elapsed() < TIME_LIMIT,
-                "`{}` exited, but something it started still holds its output open",
-                self.shown
-            );
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        let elapsed = self.started.elapsed();
-        let text =
-            |h: JoinHandle<Vec<u8>>| String::from_utf8_lossy(&h.join().expect("a reader")).into_owned();
-        Outcome {
-            code: status
-                .code()
-                .unwrap_or_else(|| panic!("`{}` was killed: {status}", self.shown)),
-            stdout: text(self.stdout),
-            stderr: text(self.stderr),
-            elapsed,
-            shown: self.shown,
-        }
-    }
-}
-
-/// What a run produced. The assertions return `&Self` so they chain.
-#[derive(Debug)]
-pub struct Outcome {
-    pub code: i32,
-    pub stdout: String,
-    pub stderr: String,
-    pub elapsed: Duration,
-    shown: String,
-}
-
+/// The assertions only the behaviour tests need.
 impl Outcome {
-    pub fn describe(&self) -> String {
-        format!(
-            "command: {}\nexit status: {} after {:?}\n--- stdout ---\n{}\n--- stderr ---\n{}",
-            self.shown,
-            self.code,
-            self.elapsed,
-            tail(&self.stdout),
-            tail(&self.stderr)
-        )
-    }
-
-    #[track_caller]
-    pub fn code(&self, expected: i32) -> &Self {
-        assert_eq!(
-            self.code,
-            expected,
-            "expected exit status {expected}\n{}",
-            self.describe()
-        );
-        self
-    }
-
-    #[track_caller]
-    pub fn stdout_has(&self, needle: &str) -> &Self {
-        assert!(
-            self.stdout.contains(needle),
-            "stdout lacks {needle:?}\n{}",
-            self.describe()
-        );
-        self
-    }
-
-    #[track_caller]
-    pub fn stdout_lacks(&self, needle: &str) -> &Self {
-        assert!(
-            !self.stdout.contains(needle),
-            "stdout has {needle:?}\n{}",
-            self.describe()
-        );
-        self
-    }
-
-    #[track_caller]
-    pub fn stderr_has(&self, needle: &str) -> &Self {
-        assert!(
-            self.stderr.contains(needle),
-            "stderr lacks {needle:?}\n{}",
-            self.describe()
-        );
-        self
-    }
-
     /// The last line of standard output (the user-data sends everything there).
     pub fn last_line(&self) -> &str {
         self.stdout.lines().last().unwrap_or("")
@@ -539,43 +413,16 @@ impl Outcome {
 
     #[track_caller]
     pub fn last_line_has(&self, needle: &str) -> &Self {
-        assert!(
+        self.check(
             self.last_line().contains(needle),
-            "the last line is {:?}, not one with {needle:?}\n{}",
-            self.last_line(),
-            self.describe()
-        );
-        self
+            format_args!("the last line is {:?}, not one with {needle:?}", self.last_line()),
+        )
     }
 
     /// Lines of standard output containing `needle`.
     pub fn lines_with(&self, needle: &str) -> Vec<&str> {
         self.stdout.lines().filter(|l| l.contains(needle)).collect()
     }
-
-    #[track_caller]
-    pub fn took_less_than(&self, limit: Duration) -> &Self {
-        assert!(
-            self.elapsed < limit,
-            "took {:?}, over {limit:?}\n{}",
-            self.elapsed,
-            self.describe()
-        );
-        self
-    }
-}
-
-/// The end of a long output, which is where the interesting part is.
-fn tail(text: &str) -> &str {
-    const LIMIT: usize = 6000;
-    if text.len() <= LIMIT {
-        return text;
-    }
-    let mut start = text.len() - LIMIT;
-    while !text.is_char_boundary(start) {
-        start += 1;
-    }
-    &text[start..]
 }
 
 /// One call a stub recorded.
@@ -717,27 +564,13 @@ fn gunzip(bytes: &[u8]) -> Vec<u8> {
 
 /// Every regular file under `dir` whose contents contain `needle`.
 pub fn files_containing(dir: &Path, needle: &str) -> Vec<PathBuf> {
-    let mut found = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&dir) else {
-            continue;
-        };
-        for entry in entries.flatten() {
-            let path = entry.path();
-            let Ok(kind) = entry.file_type() else {
-                continue;
-            };
-            if kind.is_dir() {
-                stack.push(path);
-            } else if kind.is_file()
-                && std::fs::read(&path).is_ok_and(|b| b.windows(needle.len()).any(|w| w == needle.as_bytes()))
-            {
-                found.push(path);
-            }
-        }
-    }
-    found
+    files_under(dir)
+        .into_iter()
+        .filter(|path| {
+            std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_file())
+                && std::fs::read(path).is_ok_and(|b| b.windows(needle.len()).any(|w| w == needle.as_bytes()))
+        })
+        .collect()
 }
 
 /// Every regular file under `dir`.

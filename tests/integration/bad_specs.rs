@@ -8,7 +8,7 @@
 //! `INSTA_UPDATE=always cargo test` (or `cargo insta review`); then read the
 //! new snapshot before committing it.
 
-use crate::support::{Deployc, Output, Rng, files_in};
+use crate::support::{Deployc, Outcome, Rng, files_in};
 
 /// Snapshots of this module are named after the spec file, without a module prefix.
 fn snapshot(name: &str, input: &str, description: &str, stderr: &str) {
@@ -237,7 +237,7 @@ fn quiet_hides_warnings_but_not_errors() {
 // always a diagnostic and exit status 2.
 
 /// Checks `bytes` saved as `name` in a fresh directory, from that directory.
-fn check_bytes(name: &str, bytes: &[u8]) -> Output {
+fn check_bytes(name: &str, bytes: &[u8]) -> Outcome {
     let dir = tempfile::tempdir().expect("temp dir");
     std::fs::write(dir.path().join(name), bytes).expect("write spec");
     Deployc::new().current_dir(dir.path()).args(["check", name]).run()

@@ -6,11 +6,19 @@
 //! - `roundtrip`: the model through the library, KDL ↔ JSON.
 //! - `mutations`: random edits of the examples never make deployc panic.
 //! - `schema`: `deployc schema` and the committed `schema/deployc.schema.json`.
-//! - `support`: the fluent `Deployc` driver the others use.
+//! - `support`: what the others use: the driver, assertions, paths.
+//! - `driver`, `outcome`: the fluent `Deployc` driver, what a run produced
+//!   and its assertions, shared with the other test targets (`tests/common/`).
 
 mod bad_specs;
 mod check;
+#[allow(dead_code)] // not all of the shared driver is used here
+#[path = "../common/driver.rs"]
+mod driver;
 mod mutations;
+#[allow(dead_code)] // not every shared assertion is used here
+#[path = "../common/outcome.rs"]
+mod outcome;
 mod roundtrip;
 mod schema;
 mod support;

@@ -16,7 +16,7 @@ fn commit(sandbox: &Sandbox, message: &str) {
     sandbox.git(["commit", "-q", "-m", message]);
 }
 
-fn diff_base(sandbox: &Sandbox, base: &str) -> Output {
+fn diff_base(sandbox: &Sandbox, base: &str) -> Outcome {
     let mut run = sandbox.deployc(["diff", "--base", base, "deploy.kdl", "-o", "out"]);
     for (key, value) in git_env() {
         run = run.env(key, value);

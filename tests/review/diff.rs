@@ -13,7 +13,7 @@ fn rendered(spec: &Spec) -> Sandbox {
     sandbox
 }
 
-fn diff(sandbox: &Sandbox, extra: &[&str]) -> Output {
+fn diff(sandbox: &Sandbox, extra: &[&str]) -> Outcome {
     sandbox.deployc(["diff", "-o", "out"]).args(extra).run()
 }
 

@@ -10,12 +10,20 @@
 //! - `several`: several specs in one call.
 //! - `cli`: version, help, completions, manual.
 //! - `support`: the fluent helpers (`Spec`, `Sandbox`, `Folder`, `Deployc`).
+//! - `driver`, `outcome`: the `Deployc` driver, what a run produced and its
+//!   assertions, shared with the other test targets (`tests/common/`).
 
 mod base;
 mod check;
 mod cli;
 mod conflicts;
 mod diff;
+#[allow(dead_code)] // not all of the shared driver is used here
+#[path = "../common/driver.rs"]
+mod driver;
+#[allow(dead_code)] // not every shared assertion is used here
+#[path = "../common/outcome.rs"]
+mod outcome;
 mod render;
 mod safety;
 mod several;

@@ -12,7 +12,7 @@ use crate::support::*;
 /// Runs `deployc ARGS` with `dir` (relative to the sandbox) read-only: a
 /// read-only bind mount for root (permission bits do not stop root), mode
 /// 0555 otherwise.
-fn run_with_read_only_folder(sandbox: &Sandbox, dir: &str, args: &[&str]) -> Output {
+fn run_with_read_only_folder(sandbox: &Sandbox, dir: &str, args: &[&str]) -> Outcome {
     let path = sandbox.join(dir);
     if running_as_root() {
         sandbox.deployc(args).read_only(&[&path]).run()
@@ -97,7 +97,7 @@ impl TwoVersions {
         self.sandbox.join("deploy")
     }
 
-    fn render(&self, spec: &str) -> Output {
+    fn render(&self, spec: &str) -> Outcome {
         self.sandbox.deployc(["render", spec, "-o", "deploy"]).run()
     }
 

@@ -8,30 +8,29 @@
 //!
 //! Every run of the binary has piped output, `NO_COLOR=1`, the sandbox as its
 //! working directory and a time limit, so a hang fails instead of stalling.
+//! The [`Deployc`] driver, the [`Outcome`] of a run and the common assertions
+//! are shared with the other test targets (`tests/common/`); what only these
+//! tests need is added here.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::ffi::{OsStr, OsString};
 use std::fmt::Write as _;
-use std::io::Read;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::{Mutex, OnceLock};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::SystemTime;
 
 use deployc::render::Artifact;
 
-/// How long one run of the binary may take before it counts as a hang.
-const TIME_LIMIT: Duration = Duration::from_secs(60);
+pub use crate::driver::Deployc;
+use crate::driver::{deployc_binary, shell_words};
+pub use crate::outcome::Outcome;
 
 /// EC2's user-data limit, as render reports it.
 pub const USER_DATA_LIMIT: usize = 16_384;
 
 pub const MANIFEST: &str = ".deployc-manifest";
-
-pub fn deployc_binary() -> &'static Path {
-    Path::new(env!("CARGO_BIN_EXE_deployc"))
-}
 
 // ---------------------------------------------------------------------------
 // Specs
@@ -501,54 +500,11 @@ impl Folder {
 }
 
 // ---------------------------------------------------------------------------
-// Running the binary
+// Running the binary (the driver itself is in `tests/common/driver.rs`)
 // ---------------------------------------------------------------------------
 
-pub struct Deployc {
-    program: Vec<OsString>,
-    args: Vec<OsString>,
-    current_dir: PathBuf,
-    env: Vec<(OsString, OsString)>,
-    env_remove: Vec<OsString>,
-}
-
+/// The wrappers only the review tests need.
 impl Deployc {
-    pub fn new() -> Deployc {
-        Deployc {
-            program: vec![deployc_binary().as_os_str().to_owned()],
-            args: Vec::new(),
-            current_dir: PathBuf::from(env!("CARGO_MANIFEST_DIR")),
-            env: vec![("NO_COLOR".into(), "1".into())],
-            env_remove: Vec::new(),
-        }
-    }
-
-    pub fn args<I, S>(mut self, args: I) -> Deployc
-    where
-        I: IntoIterator<Item = S>,
-        S: AsRef<OsStr>,
-    {
-        self.args.extend(args.into_iter().map(|a| a.as_ref().to_owned()));
-        self
-    }
-
-    pub fn current_dir(mut self, dir: impl AsRef<Path>) -> Deployc {
-        self.current_dir = dir.as_ref().to_path_buf();
-        self
-    }
-
-    pub fn env(mut self, key: &str, value: impl AsRef<OsStr>) -> Deployc {
-        self.env.push((key.into(), value.as_ref().to_owned()));
-        self
-    }
-
-    /// Runs without `NO_COLOR` in the environment.
-    pub fn colour_allowed(mut self) -> Deployc {
-        self.env.retain(|(k, _)| k != "NO_COLOR");
-        self.env_remove.push("NO_COLOR".into());
-        self
-    }
-
     /// Runs inside `bwrap`, where `read_only` paths are bind-mounted read-only
     /// on themselves (which also makes renaming over them fail). Fails the
     /// test clearly when bwrap is missing.
@@ -591,194 +547,14 @@ impl Deployc {
         self.args = vec!["-qec".into(), command.into(), "/dev/null".into()];
         self
     }
-
-    fn command(&self) -> Command {
-        let mut command = Command::new(&self.program[0]);
-        command
-            .args(&self.program[1..])
-            .args(&self.args)
-            .current_dir(&self.current_dir)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        for key in &self.env_remove {
-            command.env_remove(key);
-        }
-        for (key, value) in &self.env {
-            command.env(key, value);
-        }
-        command
-    }
-
-    pub fn shown(&self) -> String {
-        format!("deployc {}", shell_words(&self.args))
-    }
-
-    /// Starts the binary without waiting for it (for kill tests).
-    pub fn spawn(&self) -> Child {
-        self.command()
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot run `{}`: {e}", self.shown()))
-    }
-
-    /// Runs to completion, or fails the test when it hangs or dies of a signal.
-    pub fn run(self) -> Output {
-        let shown = self.shown();
-        let mut child = self
-            .command()
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot run `{}` ({:?}): {e}", shown, self.program[0]));
-        let mut out = child.stdout.take().expect("piped stdout");
-        let mut err = child.stderr.take().expect("piped stderr");
-        let out_reader = std::thread::spawn(move || {
-            let mut buf = Vec::new();
-            let _ = out.read_to_end(&mut buf);
-            buf
-        });
-        let err_reader = std::thread::spawn(move || {
-            let mut buf = Vec::new();
-            let _ = err.read_to_end(&mut buf);
-            buf
-        });
-        let started = Instant::now();
-        let status = loop {
-            if let Some(status) = child.try_wait().expect("waiting for deployc") {
-                break status;
-            }
-            if started.elapsed() > TIME_LIMIT {
-                let _ = child.kill();
-                let _ = child.wait();
-                panic!("`{shown}` did not finish within {TIME_LIMIT:?}: it hangs");
-            }
-            std::thread::sleep(Duration::from_millis(2));
-        };
-        let stdout = String::from_utf8_lossy(&out_reader.join().expect("stdout reader")).into_owned();
-        let stderr = String::from_utf8_lossy(&err_reader.join().expect("stderr reader")).into_owned();
-        let code = status.code().unwrap_or_else(|| {
-            panic!("`{shown}` was killed by a signal ({status})\n--- stderr ---\n{stderr}")
-        });
-        Output {
-            command: shown,
-            code,
-            stdout,
-            stderr,
-        }
-    }
-}
-
-fn shell_words(args: &[OsString]) -> String {
-    args.iter()
-        .map(|a| a.to_string_lossy().into_owned())
-        .collect::<Vec<_>>()
-        .join(" ")
 }
 
 fn shell_quote(word: &str) -> String {
     format!("'{}'", word.replace('\'', r"'\''"))
 }
 
-/// What a run printed and how it exited; the assertions chain.
-#[derive(Debug)]
-pub struct Output {
-    pub command: String,
-    pub code: i32,
-    pub stdout: String,
-    pub stderr: String,
-}
-
-impl Output {
-    fn describe(&self) -> String {
-        format!(
-            "command: {}\nexit status: {}\n--- stdout ---\n{}\n--- stderr ---\n{}",
-            self.command, self.code, self.stdout, self.stderr
-        )
-    }
-
-    #[track_caller]
-    pub fn status(&self, expected: i32) -> &Self {
-        assert_eq!(
-            self.code,
-            expected,
-            "expected exit status {expected}\n{}",
-            self.describe()
-        );
-        self
-    }
-
-    #[track_caller]
-    pub fn stdout_is(&self, expected: &str) -> &Self {
-        assert_eq!(self.stdout, expected, "unexpected stdout\n{}", self.describe());
-        self
-    }
-
-    #[track_caller]
-    pub fn stdout_empty(&self) -> &Self {
-        self.stdout_is("")
-    }
-
-    #[track_caller]
-    pub fn stderr_empty(&self) -> &Self {
-        assert_eq!(self.stderr, "", "unexpected stderr\n{}", self.describe());
-        self
-    }
-
-    #[track_caller]
-    pub fn stdout_contains(&self, needle: &str) -> &Self {
-        assert!(
-            self.stdout.contains(needle),
-            "stdout lacks {needle:?}\n{}",
-            self.describe()
-        );
-        self
-    }
-
-    #[track_caller]
-    pub fn stdout_lacks(&self, needle: &str) -> &Self {
-        assert!(
-            !self.stdout.contains(needle),
-            "stdout contains {needle:?}\n{}",
-            self.describe()
-        );
-        self
-    }
-
-    #[track_caller]
-    pub fn stderr_contains(&self, needle: &str) -> &Self {
-        assert!(
-            self.stderr.contains(needle),
-            "stderr lacks {needle:?}\n{}",
-            self.describe()
-        );
-        self
-    }
-
-    #[track_caller]
-    pub fn stderr_lacks(&self, needle: &str) -> &Self {
-        assert!(
-            !self.stderr.contains(needle),
-            "stderr contains {needle:?}\n{}",
-            self.describe()
-        );
-        self
-    }
-
-    #[track_caller]
-    pub fn no_ansi(&self) -> &Self {
-        assert!(
-            !self.stdout.contains('\x1b') && !self.stderr.contains('\x1b'),
-            "output contains ANSI escapes\n{}",
-            self.describe()
-        );
-        self
-    }
-
-    #[track_caller]
-    pub fn no_panic(&self) -> &Self {
-        self.stderr_lacks("panicked")
-    }
-
+/// The assertions only the review tests need.
+impl Outcome {
     /// render's status lines: (verb, path, rest of the line), in order.
     pub fn status_lines(&self) -> Vec<(String, String, String)> {
         self.stderr
