@@ -101,12 +101,17 @@ fn registry() -> Handlebars<'static> {
     let mut hb = Handlebars::new();
     hb.set_strict_mode(true);
     hb.register_escape_fn(|_| TRIPWIRE.to_owned());
-    hb.register_helper("sh", Box::new(Escaper(escape::bash)));
-    hb.register_helper("unit_arg", Box::new(Escaper(escape::unit_arg)));
-    hb.register_helper("unit_text", Box::new(Escaper(escape::unit_text)));
-    hb.register_helper("comment", Box::new(Escaper(comment)));
-    hb.register_helper("sh_words", Box::new(WordsEscaper(escape::bash)));
-    hb.register_helper("unit_args", Box::new(WordsEscaper(escape::unit_arg)));
+    let escapers: [(&str, fn(&str) -> String, bool); 6] = [
+        ("sh", escape::bash, false),
+        ("sh_words", escape::bash, true),
+        ("unit_arg", escape::unit_arg, false),
+        ("unit_args", escape::unit_arg, true),
+        ("unit_text", escape::unit_text, false),
+        ("comment", comment, false),
+    ];
+    for (name, escape, list) in escapers {
+        hb.register_helper(name, Box::new(Escaper { escape, list }));
+    }
     hb.register_helper("unit_env", Box::new(unit_env_helper));
     hb.register_helper("num", Box::new(number_helper));
     hb.register_helper("heredoc", Box::new(heredoc_helper));
@@ -153,7 +158,12 @@ fn scalar(value: &Value) -> Result<String, RenderError> {
     }
 }
 
-struct Escaper(fn(&str) -> String);
+/// Prints its argument through a target escaper: one value, or with `list`
+/// a list of words, each escaped, joined by spaces.
+struct Escaper {
+    escape: fn(&str) -> String,
+    list: bool,
+}
 
 impl HelperDef for Escaper {
     fn call<'reg: 'rc, 'rc>(
@@ -164,29 +174,18 @@ impl HelperDef for Escaper {
         _: &mut RenderContext<'reg, 'rc>,
         out: &mut dyn Output,
     ) -> HelperResult {
-        out.write(&(self.0)(&scalar(param(h, 0)?)?))?;
-        Ok(())
-    }
-}
-
-/// A list of words, each escaped, joined by spaces.
-struct WordsEscaper(fn(&str) -> String);
-
-impl HelperDef for WordsEscaper {
-    fn call<'reg: 'rc, 'rc>(
-        &self,
-        h: &Helper<'rc>,
-        _: &'reg Handlebars<'reg>,
-        _: &'rc Context,
-        _: &mut RenderContext<'reg, 'rc>,
-        out: &mut dyn Output,
-    ) -> HelperResult {
-        let Value::Array(items) = param(h, 0)? else {
-            return Err(RenderErrorReason::Other("expected a list".into()).into());
+        let text = match (param(h, 0)?, self.list) {
+            (Value::Array(items), true) => {
+                let words: Result<Vec<String>, RenderError> =
+                    items.iter().map(|v| scalar(v).map(|s| (self.escape)(&s))).collect();
+                words?.join(" ")
+            }
+            (value, false) => (self.escape)(&scalar(value)?),
+            (other, true) => {
+                return Err(RenderErrorReason::Other(format!("expected a list, got {other}")).into());
+            }
         };
-        let words: Result<Vec<String>, RenderError> =
-            items.iter().map(|v| scalar(v).map(|s| (self.0)(&s))).collect();
-        out.write(&words?.join(" "))?;
+        out.write(&text)?;
         Ok(())
     }
 }
