@@ -176,8 +176,10 @@ impl HelperDef for Escaper {
     ) -> HelperResult {
         let text = match (param(h, 0)?, self.list) {
             (Value::Array(items), true) => {
-                let words: Result<Vec<String>, RenderError> =
-                    items.iter().map(|v| scalar(v).map(|s| (self.escape)(&s))).collect();
+                let words: Result<Vec<String>, RenderError> = items
+                    .iter()
+                    .map(|v| scalar(v).map(|s| (self.escape)(&s)))
+                    .collect();
                 words?.join(" ")
             }
             (value, false) => (self.escape)(&scalar(value)?),
