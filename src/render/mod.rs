@@ -101,7 +101,7 @@ fn registry() -> Handlebars<'static> {
     let mut hb = Handlebars::new();
     hb.set_strict_mode(true);
     hb.register_escape_fn(|_| TRIPWIRE.to_owned());
-    let escapers: [(&str, fn(&str) -> String, bool); 6] = [
+    let escapers: [(&str, EscapeFn, bool); 6] = [
         ("sh", escape::bash, false),
         ("sh_words", escape::bash, true),
         ("unit_arg", escape::unit_arg, false),
@@ -158,10 +158,12 @@ fn scalar(value: &Value) -> Result<String, RenderError> {
     }
 }
 
+type EscapeFn = fn(&str) -> String;
+
 /// Prints its argument through a target escaper: one value, or with `list`
 /// a list of words, each escaped, joined by spaces.
 struct Escaper {
-    escape: fn(&str) -> String,
+    escape: EscapeFn,
     list: bool,
 }
 
