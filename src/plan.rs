@@ -36,7 +36,8 @@ pub struct Plan {
     pub builds: Vec<BuildPlan>,
     /// Built service names, in build order.
     pub build_names: Vec<String>,
-    pub pulls: Vec<PullPlan>,
+    /// External images, in spec order.
+    pub pulls: Vec<String>,
     pub parallel: Option<u32>,
     pub log_dir: String,
     pub log_fallback: String,
@@ -77,11 +78,9 @@ pub struct Paths {
     pub state_dir: String,
     /// `StateDirectory=`: the state directory relative to /var/lib.
     pub state_directory: String,
-    pub docker_config: String,
     pub lock: String,
     /// Holds one file per service that has been built on this host.
     pub markers_dir: String,
-    pub fingerprints_dir: String,
     pub compose_file: String,
     pub env_file: Option<String>,
 }
@@ -123,7 +122,6 @@ pub struct BuildPlan {
     /// `--target` and `--build-arg KEY=value` options: shared arguments, then this service's.
     pub options: Vec<String>,
     pub timeout_secs: u64,
-    pub timeout: String,
     /// The image as Compose names it, without tag.
     pub image: String,
     pub requires: Vec<String>,
@@ -131,12 +129,6 @@ pub struct BuildPlan {
     pub ignore_files: Vec<String>,
     pub marker: String,
     pub fingerprint: String,
-}
-
-#[derive(Clone, Debug, Serialize)]
-pub struct PullPlan {
-    pub service: String,
-    pub image: String,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -162,7 +154,6 @@ pub struct TimeoutPlan {
     pub containers_secs: u64,
     pub reload_secs: u64,
     pub pull_secs: u64,
-    pub pull: String,
     pub up_secs: u64,
     pub preflight_engine_secs: u64,
     pub prune_secs: u64,
@@ -181,7 +172,6 @@ pub struct HealthPlan {
     pub running: Vec<String>,
     pub http: Vec<HttpPlan>,
     pub timeout_secs: u64,
-    pub timeout: String,
     pub interval_secs: u64,
 }
 
@@ -406,7 +396,6 @@ pub fn plan(spec: &Spec, spec_file: &str) -> Plan {
                 context: context.to_string(),
                 options,
                 timeout_secs: timeout.secs(),
-                timeout: timeout.to_string(),
                 requires: service
                     .requires
                     .iter()
@@ -421,12 +410,7 @@ pub fn plan(spec: &Spec, spec_file: &str) -> Plan {
     let pulls = spec
         .service
         .iter()
-        .filter_map(|s| {
-            s.image.as_ref().map(|image| PullPlan {
-                service: s.name.to_string(),
-                image: image.to_string(),
-            })
-        })
+        .filter_map(|s| s.image.as_ref().map(|image| image.to_string()))
         .collect();
 
     let log_dir = spec
@@ -462,14 +446,12 @@ pub fn plan(spec: &Spec, spec_file: &str) -> Plan {
                 })
                 .collect(),
             timeout_secs: h.timeout.secs(),
-            timeout: h.timeout.to_string(),
             interval_secs: h.interval.secs(),
         },
         None => HealthPlan {
             running: spec.service.iter().map(|s| s.name.to_string()).collect(),
             http: Vec::new(),
             timeout_secs: crate::model::default_health_timeout().secs(),
-            timeout: crate::model::default_health_timeout().to_string(),
             interval_secs: crate::model::default_health_interval().secs(),
         },
     };
@@ -581,9 +563,7 @@ pub fn plan(spec: &Spec, spec_file: &str) -> Plan {
             build_script: format!("{SCRIPT_DIR}/{build_script_name}"),
             build_script_dir: SCRIPT_DIR.to_owned(),
             lock: format!("{state_dir}/lock"),
-            docker_config,
             markers_dir,
-            fingerprints_dir,
             state_dir,
             state_directory,
             compose_file: compose_file.to_string(),
@@ -626,7 +606,6 @@ pub fn plan(spec: &Spec, spec_file: &str) -> Plan {
             containers_secs: containers.secs(),
             reload_secs: spec.timeouts.reload.secs(),
             pull_secs: spec.timeouts.pull.secs(),
-            pull: spec.timeouts.pull.to_string(),
             up_secs: spec.timeouts.up.secs(),
             preflight_engine_secs: budget::ENGINE_ANSWER.secs(),
             prune_secs: budget::PRUNE.secs(),
