@@ -81,6 +81,7 @@ pub struct Paths {
     pub lock: String,
     /// Holds one file per service that has been built on this host.
     pub markers_dir: String,
+    pub fingerprints_dir: String,
     pub compose_file: String,
     pub env_file: Option<String>,
 }
@@ -223,6 +224,7 @@ pub struct RepoPlan {
 pub struct EnvFilePlan {
     pub parameter: String,
     pub path: String,
+    pub dir: String,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -487,6 +489,7 @@ pub fn plan(spec: &Spec, spec_file: &str) -> Plan {
             env_file.as_ref().map(|path| EnvFilePlan {
                 parameter: from.parameter().to_owned(),
                 path: path.to_string(),
+                dir: parent(path),
             })
         }),
         uses_ssm: h.env_file.is_some() || h.repo.as_ref().is_some_and(|r| r.token.is_some()),
@@ -564,6 +567,7 @@ pub fn plan(spec: &Spec, spec_file: &str) -> Plan {
             build_script_dir: SCRIPT_DIR.to_owned(),
             lock: format!("{state_dir}/lock"),
             markers_dir,
+            fingerprints_dir,
             state_dir,
             state_directory,
             compose_file: compose_file.to_string(),

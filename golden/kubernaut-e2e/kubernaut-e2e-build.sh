@@ -36,6 +36,7 @@ readonly ENGINE_WAIT=30
 readonly MIN_FREE_DISK_KIB=20971520
 readonly MIN_FREE_MEMORY_KIB=12582912
 readonly -a IGNORED=(vendor/ bin/ .git/)
+readonly FINGERPRINTS_DIR=/var/lib/deployc/kubernaut-e2e/fingerprints
 readonly -a FINGERPRINT_PRUNE=(./vendor ./bin ./.git)
 readonly FIRST_BUILD=no-cache
 readonly REBUILD=cached
@@ -399,7 +400,7 @@ unchanged() {
 save_fingerprint() {
     local id
     id=$(image_id) || return 0
-    mkdir -p -- "${fingerprint_file%/*}"
+    mkdir -p -- "$FINGERPRINTS_DIR"
     printf '%s %s\n' "$1" "$id" >"$fingerprint_file"
 }
 
