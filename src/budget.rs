@@ -45,7 +45,7 @@ pub fn build_limits(spec: &Spec) -> Vec<(String, Duration)> {
         .iter()
         .filter(|s| s.build.is_some())
         .map(|s| {
-            let limit = s.timeout.as_ref().map_or(*spec.build.timeout, |t| **t);
+            let limit = s.build_limit(&spec.build);
             (s.name.to_string(), limit)
         })
         .collect()

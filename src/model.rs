@@ -145,6 +145,13 @@ pub struct Service {
     pub memory: Option<Spanned<Size>>,
 }
 
+impl Service {
+    /// This service's build time limit: its own `timeout`, else the shared one.
+    pub fn build_limit(&self, build: &Build) -> Duration {
+        self.timeout.as_ref().map_or(*build.timeout, |t| **t)
+    }
+}
+
 /// How a service's image is built.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]

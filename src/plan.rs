@@ -363,7 +363,7 @@ pub fn plan(spec: &Spec, spec_file: &str) -> Plan {
             let build = service.build.as_ref()?;
             let context = root.join(&build.context);
             let dockerfile = context.join(&build.dockerfile);
-            let timeout = service.timeout.as_ref().map_or(*spec.build.timeout, |t| **t);
+            let timeout = service.build_limit(&spec.build);
             let mut options: Vec<String> = Vec::new();
             if let Some(target) = &build.target {
                 options.extend(["--target".to_owned(), target.to_string()]);
