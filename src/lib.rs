@@ -87,11 +87,11 @@ pub fn compile_as(name: &str, spec_file: &str, bytes: &[u8]) -> Compiled {
             plan: Some(plan),
             artifacts: Some(artifacts),
         },
-        Err(render::RenderFailure::UserDataTooLarge { size }) => {
+        Err(render::RenderFailure::UserDataTooLarge { size, gzipped, parts }) => {
             let span = spec.host.as_ref().map_or(span::Span::NONE, |h| h.span);
             checked
                 .diagnostics
-                .report(problem::Problem::UserDataTooLarge { size }, span);
+                .report(problem::Problem::UserDataTooLarge { size, gzipped, parts }, span);
             checked.spec = None;
             Compiled {
                 checked,

@@ -80,6 +80,20 @@ pub struct Project {
     pub restart: Restart,
 }
 
+impl Project {
+    /// Where the project lives on the host: `root`, or `/opt/<project>`.
+    pub fn root_or_default(&self) -> AbsPath {
+        self.root.as_ref().map_or_else(
+            || {
+                format!("/opt/{}", *self.name)
+                    .parse()
+                    .expect("project names are path-safe")
+            },
+            |root| root.value.clone(),
+        )
+    }
+}
+
 fn default_compose_file() -> Spanned<RelPath> {
     Spanned::unspanned("docker-compose.yml".parse().expect("a valid relative path"))
 }

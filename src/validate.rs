@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use crate::budget;
 use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::model::{Spec, Vars};
-use crate::problem::{Problem, RETENTION_DAYS};
+use crate::problem::{IgnoreReason, Problem, RETENTION_DAYS};
 use crate::span::{Span, Spanned};
 use crate::suggest::closest;
 use crate::values::{Duration, Lint, Order, RestartPolicy, Url};
@@ -29,6 +29,7 @@ pub fn validate(spec: &Spec, d: &mut Diagnostics) {
     lint_parallel_memory(spec, &mut warnings);
     lint_arg_overrides(spec, &mut warnings);
     lint_unpinned_images(spec, &mut warnings);
+    lint_missing_ignores(spec, &mut warnings);
     apply_allows(spec, warnings, d);
 }
 
@@ -441,7 +442,7 @@ fn check_timeouts(spec: &Spec, d: &mut Diagnostics) {
                 Problem::StartBudget {
                     start: start.to_string(),
                     budget: budget.total().to_string(),
-                    breakdown: budget.breakdown(),
+                    stages: budget.stages,
                 },
                 start.span,
             );
@@ -450,6 +451,23 @@ fn check_timeouts(spec: &Spec, d: &mut Diagnostics) {
 }
 
 fn lint_parallel_memory(spec: &Spec, w: &mut Diagnostics) {
+    if *spec.build.order == Order::Parallel {
+        let built: Vec<&crate::model::Service> = spec.service.iter().filter(|s| s.build.is_some()).collect();
+        let missing: Vec<String> = built
+            .iter()
+            .filter(|s| s.memory.is_none())
+            .map(|s| s.name.to_string())
+            .collect();
+        if !missing.is_empty() {
+            w.report(
+                Problem::MemoryEstimates {
+                    missing,
+                    built: built.len(),
+                },
+                spec.build.order.span,
+            );
+        }
+    }
     let (Order::Parallel, Some(max), Some(available)) =
         (*spec.build.order, &spec.build.max, &spec.build.min_free_memory)
     else {
@@ -512,6 +530,72 @@ fn lint_unpinned_images(spec: &Spec, w: &mut Diagnostics) {
                     image: image.to_string(),
                 },
                 image.span,
+            );
+        }
+    }
+}
+
+/// A Go build that sends `vendor/` with its context: `-mod=mod` in `GOFLAGS`
+/// (the build never reads it), or a `vendor/` directory in a context that is
+/// on this machine. Either way `ignored` should list it.
+fn lint_missing_ignores(spec: &Spec, w: &mut Diagnostics) {
+    let ignores_vendor = spec.build.ignored.iter().any(|p| {
+        let pattern = p.as_str().trim_start_matches('/').trim_end_matches('/');
+        pattern == "vendor" || pattern == "**/vendor"
+    });
+    if ignores_vendor {
+        return;
+    }
+    let mod_mod = |vars: &Vars| {
+        vars.iter()
+            .find(|v| {
+                v.key.as_str() == "GOFLAGS"
+                    && v.value.as_str().split_whitespace().any(|flag| flag == "-mod=mod")
+            })
+            .map(|v| v.value.span)
+    };
+    let shared = mod_mod(&spec.build.arg);
+    let root = spec.project.root_or_default();
+    let mut reported: Vec<Span> = Vec::new();
+    let mut contexts_seen: Vec<&str> = Vec::new();
+    for service in &spec.service {
+        let Some(build) = &service.build else { continue };
+        let goflags_here = service.arg.iter().any(|v| v.key.as_str() == "GOFLAGS");
+        if let Some(span) = if goflags_here {
+            mod_mod(&service.arg)
+        } else {
+            shared
+        } {
+            if !reported.contains(&span) {
+                reported.push(span);
+                w.report(
+                    Problem::MissingIgnore {
+                        reason: IgnoreReason::ModMod,
+                    },
+                    span,
+                );
+            }
+            continue;
+        }
+        let context = build.context.as_str();
+        if contexts_seen.contains(&context) {
+            continue;
+        }
+        contexts_seen.push(context);
+        let vendor = std::path::Path::new(root.join(&build.context).as_str()).join("vendor");
+        if vendor.is_dir() {
+            let span = if build.context.span.range().is_some() {
+                build.context.span
+            } else {
+                build.dockerfile.span
+            };
+            w.report(
+                Problem::MissingIgnore {
+                    reason: IgnoreReason::VendorOnDisk {
+                        service: service.name.to_string(),
+                    },
+                },
+                span,
             );
         }
     }

@@ -752,6 +752,10 @@ keyword_enum!(
         ArgOverride = "arg-override",
         /// An external image without a pinned tag or digest.
         UnpinnedImage = "unpinned-image",
+        /// A Go build whose context would carry `vendor/`.
+        MissingIgnore = "missing-ignore",
+        /// Parallel builds without the `memory` estimates their budget needs.
+        MemoryEstimates = "memory-estimates",
     }
 );
 

@@ -34,8 +34,31 @@ pub struct Artifact {
 /// Why a plan could not be rendered.
 #[derive(Debug)]
 pub enum RenderFailure {
-    /// The user-data is over EC2's limit and the spec did not ask for gzip.
-    UserDataTooLarge { size: usize },
+    /// The user-data is over EC2's limit. `parts` are the sizes of what it
+    /// carries, largest first, before any compression.
+    UserDataTooLarge {
+        size: usize,
+        gzipped: bool,
+        parts: Vec<(&'static str, usize)>,
+    },
+}
+
+/// What the user-data script carries, largest first: the embedded files
+/// verbatim, and the bootstrap steps around them.
+fn user_data_parts(
+    script: &str,
+    unit: &str,
+    build_script: &str,
+    cloudwatch: Option<&str>,
+) -> Vec<(&'static str, usize)> {
+    let mut parts = vec![("the build script", build_script.len()), ("the unit", unit.len())];
+    if let Some(json) = cloudwatch {
+        parts.push(("the CloudWatch agent config", json.len()));
+    }
+    let embedded: usize = parts.iter().map(|(_, size)| size).sum();
+    parts.push(("the bootstrap steps", script.len().saturating_sub(embedded)));
+    parts.sort_by(|a, b| b.1.cmp(&a.1));
+    parts
 }
 
 /// Every artifact of a plan, in a fixed order.
@@ -58,13 +81,18 @@ pub fn render_all(plan: &Plan) -> Result<Vec<Artifact>, RenderFailure> {
     ];
     if let (Some(file), Some(host)) = (&plan.files.user_data, &plan.host) {
         let script = user_data::render(templates, plan, &unit, &build_script, cloudwatch.as_deref());
+        let parts = user_data_parts(&script, &unit, &build_script, cloudwatch.as_deref());
         let bytes = if host.gzip {
             gzip(script.as_bytes())
         } else {
             script.into_bytes()
         };
         if bytes.len() > USER_DATA_LIMIT {
-            return Err(RenderFailure::UserDataTooLarge { size: bytes.len() });
+            return Err(RenderFailure::UserDataTooLarge {
+                size: bytes.len(),
+                gzipped: host.gzip,
+                parts,
+            });
         }
         artifacts.push(Artifact {
             file: file.clone(),
