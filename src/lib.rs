@@ -8,6 +8,7 @@ pub mod cli;
 pub mod decode;
 pub mod diagnostic;
 pub mod diff;
+pub mod explain;
 pub mod model;
 pub mod output;
 pub mod parse;
