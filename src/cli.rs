@@ -73,12 +73,15 @@ enum ColorChoice {
 enum Command {
     /// Parse, validate and lint specs, and compare their artifacts on disk; write nothing.
     #[command(
-        after_help = "Examples:\n  deployc check\n  deployc check examples/*.kdl --deny-warnings\n  deployc check deploy.kdl --message-format json"
+        after_help = "Examples:\n  deployc check\n  deployc check examples/*.kdl --deny-warnings\n  deployc check deploy.kdl --message-format json\n  deployc check --explain E0401"
     )]
     Check {
         /// Spec files (`-` reads standard input).
         #[arg(default_value = "deploy.kdl")]
         specs: Vec<PathBuf>,
+        /// Print the long explanation of a diagnostic code, such as E0401, and check nothing.
+        #[arg(long, value_name = "CODE", conflicts_with = "specs")]
+        explain: Option<String>,
         #[command(flatten)]
         output: OutputArgs,
         #[command(flatten)]
@@ -218,6 +221,23 @@ impl Console {
     }
 }
 
+/// `check --explain CODE`: the explanation on stdout, as `rustc --explain` prints it.
+fn explain(console: &Console, code: &str) -> Exit {
+    match crate::explain::explain(code) {
+        Some(text) => {
+            stdout_text(text);
+            Exit::Success
+        }
+        None => {
+            let codes: Vec<&str> = crate::explain::codes().collect();
+            let hint = crate::suggest::closest(&code.to_ascii_uppercase(), codes.iter().copied())
+                .map_or_else(String::new, |c| format!("; did you mean {c}?"));
+            console.error(&format!("`{code}` is not a deployc diagnostic code{hint}"));
+            Exit::Invalid
+        }
+    }
+}
+
 fn run(cli: Cli) -> Exit {
     let console = Console {
         quiet: cli.quiet,
@@ -226,9 +246,13 @@ fn run(cli: Cli) -> Exit {
     };
     match cli.command {
         Command::Check {
+            explain: Some(code), ..
+        } => explain(&console, &code),
+        Command::Check {
             specs,
             output,
             diagnostics,
+            ..
         } => each_spec(&console, &specs, &output, false, |spec, dir| {
             check(&console, spec, dir, &diagnostics)
         }),

@@ -1,6 +1,7 @@
 //! Diagnostics: a problem, where it is, and how it is shown, in rustc's
 //! human format or as one JSON object per line for editors and CI.
 
+use std::borrow::Cow;
 use std::fmt::Write as _;
 
 use serde::Serialize;
@@ -15,6 +16,8 @@ pub struct SourceFile {
     pub text: String,
     /// Byte offset where each line starts, so locating a span is a binary search.
     line_starts: Vec<usize>,
+    /// Byte ranges never shown: secrets found in the spec.
+    masked: Vec<(usize, usize)>,
 }
 
 impl SourceFile {
@@ -27,6 +30,14 @@ impl SourceFile {
             name: name.into(),
             text,
             line_starts,
+            masked: Vec::new(),
+        }
+    }
+
+    /// Shows the text of `span` as `*` wherever a source line is printed.
+    pub fn mask(&mut self, span: Span) {
+        if let Some((offset, len)) = span.range() {
+            self.masked.push((offset, offset + len));
         }
     }
 
@@ -46,15 +57,29 @@ impl SourceFile {
         offset
     }
 
-    fn line_text(&self, line: usize) -> &str {
+    /// A line as shown, masked characters replaced one for one so columns hold.
+    fn line_text(&self, line: usize) -> Cow<'_, str> {
         let Some(&start) = self.line_starts.get(line - 1) else {
-            return "";
+            return Cow::Borrowed("");
         };
         let end = self
             .line_starts
             .get(line)
             .map_or(self.text.len(), |next| next - 1);
-        self.text[start..end].trim_end_matches('\r')
+        let text = self.text[start..end].trim_end_matches('\r');
+        let hidden = |offset: usize| self.masked.iter().any(|&(from, to)| (from..to).contains(&offset));
+        if !self
+            .masked
+            .iter()
+            .any(|&(from, to)| from < start + text.len() && to > start)
+        {
+            return Cow::Borrowed(text);
+        }
+        Cow::Owned(
+            text.char_indices()
+                .map(|(i, c)| if hidden(start + i) { '*' } else { c })
+                .collect(),
+        )
     }
 }
 
@@ -244,12 +269,12 @@ pub fn render_human(diagnostic: &Diagnostic, source: &SourceFile, color: bool) -
             if previous_line.is_some_and(|p| m.line > p + 1) {
                 let _ = writeln!(out, "{}", style.gutter("..."));
             }
-            window = Window::around(source.line_text(m.line), m.column);
+            window = Window::around(&source.line_text(m.line), m.column);
             let number = format!("{:>width$}", m.line);
             let _ = writeln!(out, "{} {bar} {}", style.gutter(&number), window.text.trim_end());
         }
         previous_line = Some(m.line);
-        let prefix = window.prefix(source.line_text(m.line), m.column);
+        let prefix = window.prefix(&source.line_text(m.line), m.column);
         let underline = if m.primary { "^" } else { "-" }.repeat(m.width.max(1));
         let underline_and_label = if m.label.is_empty() {
             underline
@@ -263,10 +288,16 @@ pub fn render_human(diagnostic: &Diagnostic, source: &SourceFile, color: bool) -
         };
         let _ = writeln!(out, "{pad} {bar} {}{painted}", " ".repeat(prefix.chars().count()));
     }
+    if !marks.is_empty() && (problem.note().is_some() || problem.help().is_some()) {
+        let _ = writeln!(out, "{pad} {bar}");
+    }
+    if let Some(note) = problem.note() {
+        // Continuation lines line up under the note's first word.
+        let indent = format!("\n{pad}   {}", " ".repeat("note: ".len()));
+        let note = note.replace('\n', &indent);
+        let _ = writeln!(out, "{pad} {} {}: {note}", style.gutter("="), style.bold("note"));
+    }
     if let Some(help) = problem.help() {
-        if !marks.is_empty() {
-            let _ = writeln!(out, "{pad} {bar}");
-        }
         let _ = writeln!(out, "{pad} {} {}: {help}", style.gutter("="), style.bold("help"));
     }
     out
@@ -368,6 +399,7 @@ struct JsonDiagnostic<'a> {
     severity: &'static str,
     message: String,
     label: Option<String>,
+    note: Option<String>,
     help: Option<String>,
 }
 
@@ -385,6 +417,7 @@ pub fn render_json(diagnostic: &Diagnostic, source: &SourceFile) -> String {
         severity: diagnostic.severity.as_str(),
         message: diagnostic.problem.message(),
         label: diagnostic.problem.label(),
+        note: diagnostic.problem.note(),
         help: diagnostic.problem.help(),
     };
     serde_json::to_string(&json).expect("diagnostics serialise")

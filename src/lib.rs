@@ -15,6 +15,7 @@ pub mod parse;
 pub mod plan;
 pub mod problem;
 pub mod render;
+pub mod secrets;
 pub mod span;
 pub mod suggest;
 pub mod validate;
@@ -33,7 +34,7 @@ pub struct Checked {
 
 /// Parses, decodes and validates the spec in `bytes`, read from `name`.
 pub fn check(name: &str, bytes: &[u8]) -> Checked {
-    let (source, parsed) = parse::parse(name, bytes);
+    let (mut source, parsed) = parse::parse(name, bytes);
     let mut diagnostics = Diagnostics::default();
     let spec = match parsed {
         Err(found) => {
@@ -46,12 +47,42 @@ pub fn check(name: &str, bytes: &[u8]) -> Checked {
     if let Some(spec) = &spec {
         validate::validate(spec, &mut diagnostics);
     }
+    report_secrets(&mut source, &mut diagnostics);
     diagnostics.sort();
     let spec = spec.filter(|_| !diagnostics.has_errors());
     Checked {
         source,
         spec,
         diagnostics,
+    }
+}
+
+/// Reports secrets in the text that validation has not, and masks every
+/// secret so no diagnostic shows it: CI logs are often public.
+fn report_secrets(source: &mut SourceFile, diagnostics: &mut Diagnostics) {
+    let known: Vec<span::Span> = diagnostics
+        .iter()
+        .filter(|d| {
+            matches!(
+                d.problem,
+                problem::Problem::LiteralSecret { .. } | problem::Problem::InvalidSsmRef { .. }
+            )
+        })
+        .map(|d| d.span)
+        .collect();
+    for found in secrets::scan(&source.text) {
+        if !known.iter().any(|span| secrets::overlaps(*span, found.span)) {
+            diagnostics.report(
+                problem::Problem::LiteralSecret {
+                    what: found.what.to_owned(),
+                },
+                found.span,
+            );
+        }
+        source.mask(found.span);
+    }
+    for span in known {
+        source.mask(span);
     }
 }
 

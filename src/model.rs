@@ -81,16 +81,13 @@ pub struct Project {
 }
 
 impl Project {
-    /// Where the project lives on the host: `root`, or `/opt/<project>`.
-    pub fn root_or_default(&self) -> AbsPath {
-        self.root.as_ref().map_or_else(
-            || {
-                format!("/opt/{}", *self.name)
-                    .parse()
-                    .expect("project names are path-safe")
-            },
-            |root| root.value.clone(),
-        )
+    /// Where the project lives on the host: `root`, or `/opt/<project>`;
+    /// `None` only before validation, for a project name that is not path-safe.
+    pub fn root_or_default(&self) -> Option<AbsPath> {
+        match &self.root {
+            Some(root) => Some(root.value.clone()),
+            None => format!("/opt/{}", *self.name).parse().ok(),
+        }
     }
 }
 

@@ -9,7 +9,7 @@ use crate::model::{Spec, Vars};
 use crate::problem::{IgnoreReason, Problem, RETENTION_DAYS};
 use crate::span::{Span, Spanned};
 use crate::suggest::closest;
-use crate::values::{Duration, Lint, Order, RestartPolicy, Url};
+use crate::values::{Duration, Lint, Order, RestartPolicy};
 
 pub fn validate(spec: &Spec, d: &mut Diagnostics) {
     check_version(spec, d);
@@ -343,31 +343,6 @@ const SECRET_WORDS: &[&str] = &[
     "CREDENTIAL",
 ];
 
-/// Values that are credentials whatever they are called.
-fn looks_like_credential(value: &str) -> bool {
-    const PREFIXES: &[&str] = &[
-        "ghp_",
-        "gho_",
-        "ghu_",
-        "ghs_",
-        "ghr_",
-        "github_pat_",
-        "glpat-",
-        "xoxb-",
-        "xoxp-",
-        "xoxa-",
-        "sk_live_",
-        "-----BEGIN",
-    ];
-    let aws_key = value.len() == 20
-        && (value.starts_with("AKIA") || value.starts_with("ASIA"))
-        && value
-            .chars()
-            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit());
-    let jwt = value.starts_with("eyJ") && value.matches('.').count() == 2 && value.len() > 30;
-    aws_key || jwt || PREFIXES.iter().any(|p| value.starts_with(p))
-}
-
 fn check_secrets(spec: &Spec, d: &mut Diagnostics) {
     for vars in all_vars(spec) {
         for var in vars.iter() {
@@ -376,8 +351,8 @@ fn check_secrets(spec: &Spec, d: &mut Diagnostics) {
             let named_secret = SECRET_WORDS.iter().any(|w| key.contains(w))
                 && value.len() >= 8
                 && !value.chars().all(|c| c.is_ascii_digit())
-                && !value.starts_with("ssm:");
-            if named_secret || looks_like_credential(value) {
+                && !crate::secrets::is_reference(value);
+            if named_secret {
                 d.report(
                     Problem::LiteralSecret {
                         what: format!("the value of `{}`", var.key),
@@ -385,26 +360,6 @@ fn check_secrets(spec: &Spec, d: &mut Diagnostics) {
                     var.value.span,
                 );
             }
-        }
-    }
-    let mut urls: Vec<(&Spanned<Url>, &str)> = Vec::new();
-    if let Some(docs) = &spec.project.docs {
-        urls.push((docs, "the docs URL"));
-    }
-    if let Some(repo) = spec.host.as_ref().and_then(|h| h.repo.as_ref()) {
-        urls.push((&repo.url, "the repository URL"));
-    }
-    for check in spec.health.iter().flat_map(|h| &h.http) {
-        urls.push((&check.url, "a health check URL"));
-    }
-    for (url, what) in urls {
-        if url.has_userinfo() {
-            d.report(
-                Problem::LiteralSecret {
-                    what: format!("the user and password in {what}"),
-                },
-                url.span,
-            );
         }
     }
 }
@@ -451,7 +406,8 @@ fn check_timeouts(spec: &Spec, d: &mut Diagnostics) {
 }
 
 fn lint_parallel_memory(spec: &Spec, w: &mut Diagnostics) {
-    if *spec.build.order == Order::Parallel {
+    // Without `max`, parallel builds are already an error that comes first.
+    if *spec.build.order == Order::Parallel && spec.build.max.is_some() {
         let built: Vec<&crate::model::Service> = spec.service.iter().filter(|s| s.build.is_some()).collect();
         let missing: Vec<String> = built
             .iter()
@@ -555,7 +511,9 @@ fn lint_missing_ignores(spec: &Spec, w: &mut Diagnostics) {
             .map(|v| v.value.span)
     };
     let shared = mod_mod(&spec.build.arg);
-    let root = spec.project.root_or_default();
+    let Some(root) = spec.project.root_or_default() else {
+        return;
+    };
     let mut reported: Vec<Span> = Vec::new();
     let mut contexts_seen: Vec<&str> = Vec::new();
     for service in &spec.service {

@@ -57,7 +57,7 @@ fn user_data_parts(
     }
     let embedded: usize = parts.iter().map(|(_, size)| size).sum();
     parts.push(("the bootstrap steps", script.len().saturating_sub(embedded)));
-    parts.sort_by(|a, b| b.1.cmp(&a.1));
+    parts.sort_by_key(|&(_, size)| std::cmp::Reverse(size));
     parts
 }
 

@@ -208,7 +208,11 @@ fn check_warnings(fixture: &str, snapshot_name: &str, codes: &[&str]) {
 
 #[test]
 fn lint_warnings_pass_check_and_fail_with_deny_warnings() {
-    check_warnings("warnings.kdl", "warnings", &["W0502", "W0503", "W0503", "W0501"]);
+    check_warnings(
+        "warnings.kdl",
+        "warnings",
+        &["W0502", "W0503", "W0503", "W0506", "W0501", "W0505"],
+    );
 }
 
 #[test]

@@ -367,3 +367,33 @@ fn help_and_version_exit_0() {
         .status(0)
         .stdout_contains(env!("CARGO_PKG_VERSION"));
 }
+
+#[test]
+fn explain_prints_the_long_explanation_of_a_code() {
+    let output = Deployc::new().args(["check", "--explain", "w0505"]).run();
+    output
+        .status(0)
+        .stderr_empty()
+        .stdout_contains("```kdl")
+        .stdout_contains("allow \"missing-ignore\" reason=");
+    assert_eq!(
+        output.stdout,
+        deployc::explain::explain("W0505").expect("W0505 is explained")
+    );
+}
+
+#[test]
+fn explain_refuses_an_unknown_code_and_a_spec_beside_it() {
+    Deployc::new()
+        .args(["check", "--explain", "E0402x"])
+        .run()
+        .status(2)
+        .stdout_empty()
+        .stderr_contains("error: `E0402x` is not a deployc diagnostic code; did you mean E0402?");
+    Deployc::new()
+        .args(["check", "--explain", "E0401", "deploy.kdl"])
+        .run()
+        .status(2)
+        .stdout_empty()
+        .stderr_contains("cannot be used with");
+}

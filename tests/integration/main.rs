@@ -1,6 +1,8 @@
 //! The `deployc` integration tests: one test binary, one module per area.
 //!
 //! - `check`: the `check` command's behaviour (exit statuses, inputs, formats).
+//! - `checks`: the compile-time checks against the seeds' failures, each with
+//!   a spec that triggers it, the nearest that must not, and its `allow`.
 //! - `bad_specs`: every bad spec in `tests/bad_specs/`, snapshotted, and input
 //!   that is not a spec at all.
 //! - `roundtrip`: the model through the library, KDL ↔ JSON.
@@ -12,6 +14,7 @@
 
 mod bad_specs;
 mod check;
+mod checks;
 #[allow(dead_code)] // not all of the shared driver is used here
 #[path = "../common/driver.rs"]
 mod driver;

@@ -424,5 +424,5 @@ fn a_spec_with_only_warnings_has_a_model() {
     let checked = deployc::check("warnings.kdl", &read("tests/fixtures/warnings.kdl"));
     assert!(checked.spec.is_some());
     assert!(!checked.diagnostics.has_errors());
-    assert_eq!(checked.diagnostics.warning_count(), 4);
+    assert_eq!(checked.diagnostics.warning_count(), 6);
 }
