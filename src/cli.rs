@@ -360,9 +360,27 @@ fn read_spec(path: &Path) -> Result<(String, Vec<u8>), String> {
         return Ok(("<stdin>".to_owned(), bytes));
     }
     let name = path.display().to_string();
-    std::fs::read(path)
-        .map(|bytes| (name.clone(), bytes))
-        .map_err(|e| format!("cannot read `{name}`: {}", io_reason(&e)))
+    let cannot = |e: std::io::Error| format!("cannot read `{name}`: {}", io_reason(&e));
+    // An editor saving in place while deployc reads would hand it half a spec:
+    // read again until the file holds still, then give up.
+    for _ in 0..3 {
+        let mut file = std::fs::File::open(path).map_err(cannot)?;
+        let before = file.metadata().map_err(cannot)?;
+        let mut bytes = Vec::new();
+        file.read_to_end(&mut bytes).map_err(cannot)?;
+        let after = file.metadata().map_err(cannot)?;
+        // Pipes (`<(...)`) have no length to compare.
+        let still = !before.is_file()
+            || before.len() == after.len()
+                && after.len() == bytes.len() as u64
+                && before.modified().ok() == after.modified().ok();
+        if still {
+            return Ok((name, bytes));
+        }
+    }
+    Err(format!(
+        "`{name}` kept changing while it was read; run again once it is saved"
+    ))
 }
 
 fn io_reason(error: &std::io::Error) -> String {

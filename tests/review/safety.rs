@@ -455,3 +455,115 @@ fn rewriting_a_file_clears_the_temporary_file_a_killed_render_left_for_it() {
         after.temp_files()
     );
 }
+
+/// A version of the spec with `project` last: any prefix of it lacks the
+/// project, so half a spec is always invalid, never another valid spec.
+fn spec_with_project_last(description: &str) -> String {
+    format!(
+        "version 1\nservice \"db\" {{ image \"postgres:16.4\"; }}\nproject \"shop\" {{\n    description \"{description}\"\n}}\n"
+    )
+}
+
+/// Whether `folder` holds exactly the artifacts of `spec` (and the manifest).
+fn holds_exactly(folder: &Folder, spec: &str) -> bool {
+    let artifacts = compiled("deploy.kdl", spec.as_bytes());
+    let mut names: Vec<&str> = folder.files.keys().map(String::as_str).collect();
+    names.retain(|n| *n != ".deployc-manifest");
+    names.len() == artifacts.len()
+        && artifacts
+            .iter()
+            .all(|a| folder.files.get(&a.file).is_some_and(|e| e.bytes == a.bytes))
+}
+
+#[test]
+fn a_spec_rewritten_or_removed_during_renders_gives_one_whole_version_or_a_clear_failure() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    let versions = [
+        spec_with_project_last("Version A"),
+        spec_with_project_last("Version B"),
+    ];
+    let sandbox = Sandbox::new().write("deploy.kdl", &versions[0]);
+    sandbox.deployc(["render"]).run().status(0);
+    let spec_path = sandbox.join("deploy.kdl");
+    let stop = Arc::new(AtomicBool::new(false));
+    // An editor that saves in place, in two writes, and sometimes deletes the file first.
+    let editor = {
+        let stop = Arc::clone(&stop);
+        let versions = versions.clone();
+        let path = spec_path.clone();
+        std::thread::spawn(move || {
+            use std::io::Write;
+            let mut round = 0usize;
+            while !stop.load(Ordering::Relaxed) {
+                let text = versions[round % 2].as_bytes();
+                if round % 3 == 2 {
+                    let _ = std::fs::remove_file(&path);
+                    std::thread::sleep(Duration::from_millis(2));
+                }
+                if let Ok(mut file) = std::fs::File::create(&path) {
+                    let (head, tail) = text.split_at(text.len() / 2);
+                    let _ = file.write_all(head);
+                    std::thread::sleep(Duration::from_micros(300));
+                    let _ = file.write_all(tail);
+                }
+                std::thread::sleep(Duration::from_millis(3));
+                round += 1;
+            }
+        })
+    };
+
+    let mut statuses = Vec::new();
+    for _ in 0..60 {
+        let before = sandbox.folder("deploy");
+        let output = sandbox.deployc(["render"]).run();
+        output.no_panic();
+        let after = sandbox.folder("deploy");
+        assert!(
+            after.temp_files().is_empty(),
+            "temporary files left: {:?}",
+            after.temp_files()
+        );
+        match output.code {
+            0 => assert!(
+                versions.iter().any(|v| holds_exactly(&after, v)),
+                "the folder mixes versions after a successful render:\n{}",
+                output.stderr
+            ),
+            2 => {
+                output.stderr_contains("error[E0");
+                after.unchanged_since(&before);
+            }
+            3 => {
+                assert!(
+                    output.stderr.contains("cannot read `deploy.kdl`")
+                        || output.stderr.contains("kept changing while it was read"),
+                    "{}",
+                    output.stderr
+                );
+                after.unchanged_since(&before);
+            }
+            other => panic!("exit status {other}:\n{}", output.stderr),
+        }
+        statuses.push(output.code);
+    }
+    stop.store(true, Ordering::Relaxed);
+    editor.join().unwrap();
+    assert!(statuses.contains(&0), "no render succeeded: {statuses:?}");
+}
+
+#[test]
+fn a_spec_that_is_gone_is_an_io_failure_that_writes_nothing() {
+    let sandbox = Sandbox::new().spec("deploy.kdl", &Spec::shop());
+    sandbox.deployc(["render"]).run().status(0);
+    let before = sandbox.folder("deploy");
+    std::fs::remove_file(sandbox.join("deploy.kdl")).unwrap();
+    sandbox
+        .deployc(["render"])
+        .run()
+        .status(3)
+        .stdout_empty()
+        .stderr_contains("error: cannot read `deploy.kdl`: no such file or directory");
+    sandbox.folder("deploy").unchanged_since(&before);
+}
