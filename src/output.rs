@@ -234,14 +234,17 @@ fn is_plain_name(file: &str) -> bool {
     !file.is_empty() && file != "." && file != ".." && !file.contains('/') && file != MANIFEST
 }
 
-/// Writes `bytes` to `path` atomically: a temporary file in the same folder,
-/// synced, renamed over the old file, and the folder synced.
-fn write_atomically(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
+/// The temporary file a new version of `path` is written to before it is renamed over it.
+fn temporary_for(path: &Path) -> PathBuf {
     let name = path
         .file_name()
         .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
-    let temp = dir.join(format!(".{name}{TEMP_SUFFIX}"));
+    path.with_file_name(format!(".{name}{TEMP_SUFFIX}"))
+}
+
+/// Writes `bytes` to the temporary file of `path`, synced; removes it on failure.
+fn stage(path: &Path, bytes: &[u8], mode: u32) -> io::Result<PathBuf> {
+    let temp = temporary_for(path);
     let result = (|| {
         let mut file = fs::OpenOptions::new()
             .write(true)
@@ -250,14 +253,28 @@ fn write_atomically(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
             .open(&temp)?;
         file.write_all(bytes)?;
         file.set_permissions(fs::Permissions::from_mode(mode))?;
-        file.sync_all()?;
-        fs::rename(&temp, path)?;
-        fs::File::open(dir)?.sync_all()
+        file.sync_all()
     })();
-    if result.is_err() {
-        let _ = fs::remove_file(&temp);
+    match result {
+        Ok(()) => Ok(temp),
+        Err(e) => {
+            let _ = fs::remove_file(&temp);
+            Err(e)
+        }
     }
-    result
+}
+
+/// Writes `bytes` to `path` atomically: staged, renamed over the old file, and the folder synced.
+fn write_atomically(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
+    let temp = stage(path, bytes, mode)?;
+    fs::rename(&temp, path).inspect_err(|_| {
+        let _ = fs::remove_file(&temp);
+    })?;
+    sync_folder(path)
+}
+
+fn sync_folder(path: &Path) -> io::Result<()> {
+    fs::File::open(path.parent().unwrap_or(Path::new(".")))?.sync_all()
 }
 
 /// Removes the temporary files of a render that was killed before renaming them.
@@ -292,6 +309,23 @@ pub fn apply(survey: &Survey, force: bool) -> io::Result<()> {
         return Ok(());
     }
     fs::create_dir_all(&survey.dir)?;
+    // Every new file is staged before anything is replaced, so a full disk
+    // or any failed write leaves the folder as it was.
+    let mut staged: Vec<(PathBuf, PathBuf)> = Vec::new();
+    for change in &survey.changes {
+        if let (ChangeKind::Create | ChangeKind::Update, Some(artifact)) = (&change.kind, &change.new) {
+            let path = survey.dir.join(&change.file);
+            match stage(&path, &artifact.bytes, mode(artifact)) {
+                Ok(temp) => staged.push((temp, path)),
+                Err(e) => {
+                    for (temp, _) in &staged {
+                        let _ = fs::remove_file(temp);
+                    }
+                    return Err(e);
+                }
+            }
+        }
+    }
     let manifest_path = survey.dir.join(MANIFEST);
     if survey.differs() {
         let mut pending = survey.previous.clone().unwrap_or_default();
@@ -303,18 +337,21 @@ pub fn apply(survey: &Survey, force: bool) -> io::Result<()> {
                 .or_default()
                 .insert(hash.clone());
         }
-        write_atomically(&manifest_path, &pending.to_bytes(), 0o644)?;
-    }
-    for change in &survey.changes {
-        let path = survey.dir.join(&change.file);
-        match (&change.kind, &change.new) {
-            (ChangeKind::Create | ChangeKind::Update, Some(artifact)) => {
-                write_atomically(&path, &artifact.bytes, mode(artifact))?;
+        if let Err(e) = write_atomically(&manifest_path, &pending.to_bytes(), 0o644) {
+            for (temp, _) in &staged {
+                let _ = fs::remove_file(temp);
             }
-            (ChangeKind::Remove, _) => match fs::remove_file(&path) {
-                Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
-                _ => {}
-            },
+            return Err(e);
+        }
+    }
+    // Renames and removals take no space; past the pending manifest, an
+    // interruption leaves each file old or new, and both known.
+    for (temp, path) in &staged {
+        fs::rename(temp, path)?;
+    }
+    for change in survey.changes.iter().filter(|c| c.kind == ChangeKind::Remove) {
+        match fs::remove_file(survey.dir.join(&change.file)) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
             _ => {}
         }
     }

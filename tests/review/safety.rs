@@ -7,6 +7,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use deployc::render::Artifact;
 
+use crate::driver::deployc_binary;
 use crate::support::*;
 
 /// Runs `deployc ARGS` with `dir` (relative to the sandbox) read-only: a
@@ -566,4 +567,74 @@ fn a_spec_that_is_gone_is_an_io_failure_that_writes_nothing() {
         .stdout_empty()
         .stderr_contains("error: cannot read `deploy.kdl`: no such file or directory");
     sandbox.folder("deploy").unchanged_since(&before);
+}
+
+/// Renders into a 64 KiB tmpfs (bubblewrap's `--size`) that a filler leaves
+/// `room` bytes free: first `first`, then, with the disk full, `second`.
+/// Returns the second run's exit status and stderr, and the folder before and after it.
+fn render_onto_a_full_disk(first: &Spec, second: &Spec, room: usize) -> (i32, String, Folder, Folder) {
+    let sandbox = Sandbox::new().spec("first.kdl", first).spec("second.kdl", second);
+    let full = sandbox.join("full");
+    std::fs::create_dir(&full).unwrap();
+    let script = format!(
+        r#"set -u
+deployc={deployc}
+out="$FULL/deploy"
+"$deployc" -q render first.kdl -o "$out" || exit 90
+head -c {room} /dev/zero > "$FULL/pad"
+head -c 1048576 /dev/zero > "$FULL/filler" 2>/dev/null
+rm "$FULL/pad"
+cp -a "$out" before
+"$deployc" -q render second.kdl -o "$out" 2> stderr
+echo $? > status
+cp -a "$out" after
+"#,
+        deployc = deployc_binary().display(),
+    );
+    let bwrap = ["/usr/bin/bwrap", "/bin/bwrap", "/usr/local/bin/bwrap"]
+        .into_iter()
+        .find(|p| Path::new(p).exists())
+        .expect("bwrap is installed (apt-get install bubblewrap)");
+    let status = std::process::Command::new(bwrap)
+        .args(["--dev-bind", "/", "/", "--size", "65536", "--tmpfs"])
+        .arg(&full)
+        .arg("--chdir")
+        .arg(sandbox.path())
+        .args(["--setenv", "FULL"])
+        .arg(&full)
+        .args(["--", "bash", "-c", &script])
+        .status()
+        .expect("bwrap runs");
+    assert!(status.success(), "the full-disk script failed: {status}");
+    let code: i32 = String::from_utf8(sandbox.read("status"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let stderr = String::from_utf8(sandbox.read("stderr")).unwrap();
+    (code, stderr, sandbox.folder("before"), sandbox.folder("after"))
+}
+
+#[test]
+fn a_full_disk_is_an_io_failure_that_leaves_every_file_as_it_was() {
+    let first = Spec::shop();
+    let second = Spec::shop().description("Changed").built("worker", "20m");
+    // No room at all, then room for a small file but not for all of them.
+    for room in [0, 8192] {
+        let (code, stderr, before, mut after) = render_onto_a_full_disk(&first, &second, room);
+        // Both are copies of the same folder, made before and after the render.
+        after.path.clone_from(&before.path);
+        assert_eq!(code, 3, "room {room}: exit status {code}\n{stderr}");
+        assert!(
+            stderr.contains("no space left on device"),
+            "room {room}:\n{stderr}"
+        );
+        assert!(!stderr.contains("panicked"), "{stderr}");
+        assert!(
+            after.temp_files().is_empty(),
+            "room {room}: {:?}",
+            after.temp_files()
+        );
+        after.unchanged_since(&before);
+    }
 }
