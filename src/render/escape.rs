@@ -63,15 +63,44 @@ pub fn unit_env(key: &str, value: &str) -> String {
 
 /// Free text such as `Description=`: only specifiers are special, and
 /// systemd trims surrounding whitespace, which the spec's text may not rely on.
+/// A line whose backslashes leave one unpaired at its end continues on the
+/// next line, which would swallow the next directive; a trailing space ends
+/// the line there, and systemd strips it from the value.
 pub fn unit_text(s: &str) -> String {
-    s.trim()
+    let mut text: String = s
+        .trim()
         .chars()
         .map(|c| match c {
             '%' => "%%".to_owned(),
             c if c.is_control() => " ".to_owned(),
             c => c.to_string(),
         })
-        .collect()
+        .collect();
+    if text.ends_with('\\') {
+        text.push(' ');
+    }
+    text
+}
+
+/// A URL for `Documentation=`, which systemd ignores when it holds anything
+/// but ASCII: other characters (and any that would split or quote the value)
+/// are percent-encoded as UTF-8, the URI form of the same address; then `%`
+/// is doubled, as for any specifier.
+pub fn unit_url(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if c == '%' {
+            out.push_str("%%");
+        } else if c.is_ascii_graphic() && !matches!(c, '"' | '\'' | '\\') {
+            out.push(c);
+        } else {
+            let mut buf = [0; 4];
+            for b in c.encode_utf8(&mut buf).bytes() {
+                out.push_str(&format!("%%{b:02X}"));
+            }
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -121,5 +150,11 @@ mod tests {
         assert_eq!(unit_env("K", "a b $x %i"), "\"K=a b $x %%i\"");
         assert_eq!(unit_env("K", "v"), "K=v");
         assert_eq!(unit_text(" 50% done "), "50%% done");
+        assert_eq!(unit_text("ends in \\"), "ends in \\ ");
+        assert_eq!(unit_text("a\\b"), "a\\b");
+        assert_eq!(
+            unit_url("https://example.com/caf\u{e9}?q=100%"),
+            "https://example.com/caf%%C3%%A9?q=100%%"
+        );
     }
 }

@@ -3,7 +3,7 @@
 //! Templates are compiled into the binary. Handlebars runs in strict mode and
 //! its escape function is replaced by a tripwire: a bare `{{value}}` renders a
 //! marker that fails the render, so every value must go through one of the
-//! target escapers registered here (`sh`, `unit_arg`, `unit_env`, …).
+//! target escapers registered here (`sh`, `unit_arg`, `unit_env`, `unit_url`, …).
 
 mod build_script;
 mod cloudwatch;
@@ -129,12 +129,13 @@ fn registry() -> Handlebars<'static> {
     let mut hb = Handlebars::new();
     hb.set_strict_mode(true);
     hb.register_escape_fn(|_| TRIPWIRE.to_owned());
-    let escapers: [(&str, EscapeFn, bool); 6] = [
+    let escapers: [(&str, EscapeFn, bool); 7] = [
         ("sh", escape::bash, false),
         ("sh_words", escape::bash, true),
         ("unit_arg", escape::unit_arg, false),
         ("unit_args", escape::unit_arg, true),
         ("unit_text", escape::unit_text, false),
+        ("unit_url", escape::unit_url, false),
         ("comment", comment, false),
     ];
     for (name, escape, list) in escapers {
