@@ -245,7 +245,7 @@ allow "unpinned-image" reason=@reason@
 /// hostile URLs mostly keep this host, so that the unit's shape stays put.
 const HEALTH_BASE: &str = "http://localhost:8080/";
 const DOCS_BASE: &str = "https://example.com/";
-const REPO_BASE: &str = "https://github.com/";
+pub const REPO_BASE: &str = "https://github.com/";
 
 /// The plain value of a field, with paths under `base`.
 fn plain(field: Field, base: &str) -> String {

@@ -1,9 +1,10 @@
-//! A share of the injection cases, run for real: the build script of an
-//! accepted case runs under bubblewrap against the behaviour tests' stubs,
-//! which record their argv. A hostile build argument must arrive at `docker
-//! build` as one argument, byte for byte; a hostile URL at `curl`; a hostile
-//! ignore pattern in preflight's own message; and no `CANARY` file may appear
-//! anywhere the scripts can write.
+//! A share of the injection cases, run for real: the build script or the
+//! user-data of an accepted case runs under bubblewrap against the behaviour
+//! tests' stubs, which record their argv. A hostile build argument must
+//! arrive at `docker build` as one argument, byte for byte; a hostile URL at
+//! `curl` or `git`, a branch at `git`, a package at `dnf`, an SSM parameter at
+//! `aws`; a hostile ignore pattern in preflight's own message; and no
+//! `CANARY` file may appear anywhere the scripts can write.
 
 use deployc::values::{AbsPath, RelPath};
 use proptest::prelude::*;
@@ -105,6 +106,86 @@ fn run(case: &Case) -> Result<(), TestCaseError> {
             }
         }
     }
+    no_canary(&sb)
+}
+
+/// The fields whose values the user-data hands to a command. (Paths are left
+/// out: the sandbox shows the scripts the real host outside its own folders.)
+const BOOTSTRAP_FIELDS: &[Field] = &[
+    Field::RepoUrl,
+    Field::Branch,
+    Field::Package,
+    Field::Token,
+    Field::EnvFrom,
+];
+
+/// The repository token the git stub wants.
+const TOKEN: &str = "ghp_PropertyTestToken0123456789";
+
+/// Values shaped to pass validation mostly: URLs keep their host, the other
+/// fields take only the characters they allow (anything else is rejected, as
+/// the in-process property checks).
+fn bootstrap_case() -> impl Strategy<Value = Case> {
+    (
+        prop::sample::select(BOOTSTRAP_FIELDS),
+        hostile::string(),
+        "[A-Za-z0-9_][A-Za-z0-9_/-]{0,12}",
+        "[A-Za-z0-9][A-Za-z0-9.+_:~-]{0,12}",
+    )
+        .prop_map(|(field, hostile, path, package)| {
+            let value = match field {
+                Field::RepoUrl => format!("{}{hostile}", injection::REPO_BASE),
+                Field::Token | Field::EnvFrom => format!("ssm:/{path}"),
+                Field::Branch => path.trim_end_matches('/').to_owned() + "x",
+                _ => package,
+            };
+            Case { field, value }
+        })
+}
+
+fn bootstrap(case: &Case) -> Result<(), TestCaseError> {
+    let sb = Sandbox::new();
+    let base = sb.spelt("");
+    let base = base.trim_end_matches('/');
+    let (spec, _) = case.spec(base);
+    let Verdict::Accepted(_) = injection::compile_and_check(case, base)? else {
+        return Ok(());
+    };
+    sb.write("upstream/Dockerfile", "FROM scratch\n")
+        .write("upstream/compose.yml", "services: {}\n")
+        .ssm("/app/token", TOKEN)
+        .ssm("/app/env", "MODE=test\n");
+    let deployment = sb.deploy(&spec);
+    let out = deployment
+        .user_data()
+        .env("STUB_GIT_TOKEN", TOKEN)
+        .env("STUB_GIT_REPO", sb.spelt("upstream"))
+        .run();
+    let calls = sb.calls();
+    let v = case.value.as_str();
+    let called = |name: &str, check: &dyn Fn(&[String]) -> bool| {
+        calls.matching(name, &[]).iter().any(|c| check(&c.args))
+    };
+    let pair = |flag: &'static str, value: String| {
+        move |args: &[String]| args.windows(2).any(|w| w[0] == flag && w[1] == value)
+    };
+    let ok = match case.field {
+        Field::RepoUrl => called("git", &|args| args.iter().any(|a| a == v)),
+        Field::Branch => called("git", &pair("--branch", v.to_owned())),
+        Field::Package => called("dnf", &|args| args.iter().any(|a| a == v)),
+        _ => called("aws", &pair("--name", v["ssm:".len()..].to_owned())),
+    };
+    prop_assert!(
+        ok,
+        "{:?} did not arrive as one argument; calls:\n{}\n{}",
+        v,
+        calls,
+        out.describe()
+    );
+    no_canary(&sb)
+}
+
+fn no_canary(sb: &Sandbox) -> Result<(), TestCaseError> {
     for folder in sb.written_folders() {
         let canaries: Vec<_> = files_under(&folder)
             .into_iter()
@@ -121,5 +202,14 @@ proptest! {
     #[test]
     fn hostile_values_arrive_at_the_commands_intact(case in run_case()) {
         run(&case)?;
+    }
+}
+
+proptest! {
+    #![proptest_config(config(cases(32)))]
+
+    #[test]
+    fn hostile_values_arrive_at_the_bootstrap_commands_intact(case in bootstrap_case()) {
+        bootstrap(&case)?;
     }
 }
