@@ -15,8 +15,15 @@ fn is_path_char(c: char) -> bool {
     c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '/' | '@' | '+')
 }
 
+/// Control characters, and the Unicode noncharacters (U+FDD0–U+FDEF and
+/// U+xFFFE, U+xFFFF), which systemd refuses as not UTF-8 clean: it drops a
+/// `Description=` holding one and will not load a unit whose `Environment=`
+/// does.
 fn has_control(s: &str) -> bool {
-    s.chars().any(char::is_control)
+    s.chars().any(|c| {
+        let code = u32::from(c);
+        c.is_control() || (0xFDD0..=0xFDEF).contains(&code) || code & 0xFFFE == 0xFFFE
+    })
 }
 
 macro_rules! string_newtype {
@@ -810,6 +817,22 @@ mod tests {
         assert_eq!(root.join(&".".parse().unwrap()).as_str(), "/opt/app");
         assert!(root.join_str("x").starts_with(&root));
         assert!(!"/opt/apple".parse::<AbsPath>().unwrap().starts_with(&root));
+    }
+
+    #[test]
+    fn text_refuses_what_systemd_cannot_read() {
+        assert!("caf\u{e9} \u{1f980} $(x) %n".parse::<Text>().is_ok());
+        for bad in [
+            "a\nb",
+            "\u{0}",
+            "\u{85}",
+            "\u{fdd0}",
+            "\u{fffe}",
+            "x\u{ffff}",
+            "\u{10ffff}",
+        ] {
+            assert!(bad.parse::<Text>().is_err(), "{bad:?} should be rejected");
+        }
     }
 
     #[test]

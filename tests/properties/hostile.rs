@@ -82,6 +82,9 @@ const PIECES: &[&str] = &[
     "\u{2028}",
     "\u{202e}",
     "\u{feff}",
+    "\u{fdd0}",
+    "\u{ffff}",
+    "\u{10fffe}",
     // non-ASCII
     "é",
     "日本",

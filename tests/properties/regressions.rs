@@ -82,6 +82,47 @@ fn comment_values_are_only_printed_on_comment_lines() {
     }
 }
 
+/// systemd drops a `Description=` holding a Unicode noncharacter (U+FFFF,
+/// U+FDD0, …) as not UTF-8 clean, and will not load a unit whose
+/// `Environment=` holds one; deployc accepted them as text.
+#[test]
+fn a_noncharacter_is_refused_where_systemd_would_refuse_the_unit() {
+    for value in ["a\u{ffff}", "\u{fdd0}b", "\u{10fffe}"] {
+        for field in [Field::Description, Field::EnvValue] {
+            let case = Case {
+                field,
+                value: value.to_owned(),
+            };
+            let (spec, at) = case.spec("/srv");
+            let compiled = deployc::compile("deploy.kdl", spec.as_bytes());
+            let codes: Vec<_> = compiled
+                .checked
+                .diagnostics
+                .iter()
+                .filter(|d| {
+                    d.span
+                        .range()
+                        .is_some_and(|(o, l)| o >= at.start && o + l <= at.end)
+                })
+                .map(|d| d.problem.code())
+                .collect();
+            assert_eq!(codes, ["E0207"], "{case:?}");
+        }
+    }
+    // What systemd does with one, which the unit reader reports too.
+    let unit = "[Unit]\nDescription=a\u{ffff}\n[Service]\nType=oneshot\nExecStart=/bin/true\n";
+    assert!(unit_file::parse(unit).is_err());
+    let verified = verify(unit);
+    assert!(
+        verified
+            .line_warnings
+            .iter()
+            .any(|w| w.contains("not UTF-8 clean")),
+        "{:?}",
+        verified.line_warnings
+    );
+}
+
 fn verify(unit: &str) -> unit_file::Verified {
     let dir = tempfile::tempdir().expect("a temporary folder");
     let path = dir.path().join("app.service");

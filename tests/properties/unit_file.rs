@@ -73,6 +73,13 @@ pub fn parse(text: &str) -> Result<Unit, String> {
         let (key, value) = stripped
             .split_once('=')
             .ok_or_else(|| format!("line {}: missing '=' in {stripped:?}", number + 1))?;
+        if let Some(bad) = stripped.chars().find(|&c| !utf8_clean(c)) {
+            return Err(format!(
+                "line {}: U+{:04X} is not UTF-8 clean to systemd",
+                number + 1,
+                u32::from(bad)
+            ));
+        }
         unit.entries.push(Entry {
             section,
             key: key.trim_matches(WHITESPACE).to_owned(),
@@ -83,6 +90,13 @@ pub fn parse(text: &str) -> Result<Unit, String> {
         return Err(format!("the file ends inside a continued line: {rest:?}"));
     }
     Ok(unit)
+}
+
+/// systemd's test of a character in a value: it ignores an assignment (or
+/// refuses the unit) holding a Unicode noncharacter.
+fn utf8_clean(c: char) -> bool {
+    let code = u32::from(c);
+    !(0xFDD0..=0xFDEF).contains(&code) && code & 0xFFFE != 0xFFFE
 }
 
 /// Whether a backslash is left pending at the end of the line, systemd's test
@@ -388,6 +402,7 @@ mod tests {
         assert_eq!(unit.single("Service", "User").unwrap(), "b\\\\");
         assert_eq!(unit.single("Service", "Group").unwrap(), "c \\");
         assert!(parse("[Unit]\nDescription=a\\").is_err());
+        assert!(parse("[Unit]\nDescription=a\u{ffff}").is_err());
     }
 
     #[test]
