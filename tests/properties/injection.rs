@@ -666,8 +666,8 @@ fn check_variables(
     Ok(())
 }
 
-/// Counts of what the cases came to, printed at the end of a run so a
-/// reader sees how much of each field got past validation.
+/// Per field, cases seen and accepted; `--nocapture` shows how much of each
+/// field gets past validation.
 #[derive(Default)]
 struct Tally(HashMap<String, (u32, u32)>);
 

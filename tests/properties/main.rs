@@ -9,9 +9,9 @@
 //!   runs nothing.
 //! - `sandboxed`: a share of the injection cases run for real against the stubs
 //!   of the behaviour tests (`tests/behaviour/`), under bubblewrap.
-//! - `unit_file`: the reader of unit files the checks use, and the test that
-//!   it reads units the way `systemd-analyze verify` does.
-//! - `regressions`: the bugs these properties found, as fixed cases.
+//! - `unit_file`: the reader of unit files the checks use, with systemd's rules.
+//! - `regressions`: the bugs these properties found, as fixed cases, and the
+//!   check that the reader reads units as `systemd-analyze verify` does.
 //! - `hostile`, `kdl`, `probe`: generators, spec text, and bash probes.
 //!
 //! Case counts are fixed so a run is reproducible and fits CI;
