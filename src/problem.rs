@@ -117,6 +117,9 @@ pub enum Problem {
     },
     EmptyValue,
     ControlCharacter,
+    NonCharacter {
+        code_point: u32,
+    },
     InvalidDuration {
         value: String,
     },
@@ -300,6 +303,7 @@ impl Problem {
             InvalidPathChar { .. } | PathParent { .. } => "E0205",
             EmptyValue => "E0206",
             ControlCharacter => "E0207",
+            NonCharacter { .. } => "E0222",
             InvalidDuration { .. } => "E0208",
             ZeroDuration { .. } => "E0209",
             InvalidSize { .. } => "E0210",
@@ -412,6 +416,9 @@ impl Problem {
             PathParent { value } => format!("path `{value}` contains `..`"),
             EmptyValue => "empty value".into(),
             ControlCharacter => "the value contains a control character".into(),
+            NonCharacter { code_point } => {
+                format!("the value contains U+{code_point:04X}, a Unicode noncharacter")
+            }
             InvalidDuration { value } => format!("invalid duration `{value}`"),
             ZeroDuration { what } => format!("{what} cannot be zero"),
             InvalidSize { value } => format!("invalid size `{value}`"),
@@ -598,6 +605,9 @@ impl Problem {
             PathParent { .. } => "paths may not climb out of where they are resolved; write the path without `..`".into(),
             EmptyValue => "give a value".into(),
             ControlCharacter => "remove newlines, tabs and other control characters".into(),
+            NonCharacter { code_point } => format!(
+                "remove U+{code_point:04X}: systemd drops a description that holds one, and refuses a unit whose environment does"
+            ),
             InvalidDuration { .. } => "write a duration with units, largest first, such as \"90s\", \"20m\" or \"1h30m\"".into(),
             ZeroDuration { .. } => "give a limit greater than zero, such as \"30s\"".into(),
             InvalidSize { .. } => "write a size with a unit, such as \"512M\" or \"10G\"".into(),

@@ -118,6 +118,10 @@ fn docker_name_component(name: &str) -> bool {
 }
 
 fn check_image_names(spec: &Spec, d: &mut Diagnostics) {
+    // An invalid project name was reported already; every image would repeat it.
+    if spec.project.name.as_str().parse::<crate::values::Name>().is_err() {
+        return;
+    }
     let project = crate::plan::compose_project_name(spec);
     for service in spec
         .service

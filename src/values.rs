@@ -15,15 +15,27 @@ fn is_path_char(c: char) -> bool {
     c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '/' | '@' | '+')
 }
 
+fn is_noncharacter(c: char) -> bool {
+    let code = u32::from(c);
+    (0xFDD0..=0xFDEF).contains(&code) || code & 0xFFFE == 0xFFFE
+}
+
 /// Control characters, and the Unicode noncharacters (U+FDD0–U+FDEF and
 /// U+xFFFE, U+xFFFF), which systemd refuses as not UTF-8 clean: it drops a
 /// `Description=` holding one and will not load a unit whose `Environment=`
 /// does.
 fn has_control(s: &str) -> bool {
-    s.chars().any(|c| {
-        let code = u32::from(c);
-        c.is_control() || (0xFDD0..=0xFDEF).contains(&code) || code & 0xFFFE == 0xFFFE
-    })
+    s.chars().any(|c| c.is_control() || is_noncharacter(c))
+}
+
+/// The problem with free text that `has_control` refuses.
+fn control_problem(s: &str) -> Problem {
+    match s.chars().find(|&c| is_noncharacter(c)) {
+        Some(c) if !s.chars().any(char::is_control) => Problem::NonCharacter {
+            code_point: u32::from(c),
+        },
+        _ => Problem::ControlCharacter,
+    }
 }
 
 macro_rules! string_newtype {
@@ -213,14 +225,14 @@ impl FromStr for RelPath {
 string_newtype!(
     /// Free text: any characters but control characters (no newlines or tabs).
     Text,
-    r"^[^\u0000-\u001f\u007f]*$"
+    r"^[^\u0000-\u001f\u007f-\u009f\ufdd0-\ufdef\ufffe\uffff]*$"
 );
 
 impl FromStr for Text {
     type Err = Problem;
     fn from_str(s: &str) -> Result<Self, Problem> {
         if has_control(s) {
-            Err(Problem::ControlCharacter)
+            Err(control_problem(s))
         } else {
             Ok(Text(s.to_owned()))
         }

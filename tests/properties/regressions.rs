@@ -106,7 +106,7 @@ fn a_noncharacter_is_refused_where_systemd_would_refuse_the_unit() {
                 })
                 .map(|d| d.problem.code())
                 .collect();
-            assert_eq!(codes, ["E0207"], "{case:?}");
+            assert_eq!(codes, ["E0222"], "{case:?}");
         }
     }
     // What systemd does with one, which the unit reader reports too.
