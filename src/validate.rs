@@ -366,6 +366,25 @@ fn check_secrets(spec: &Spec, d: &mut Diagnostics) {
             }
         }
     }
+    // A user name alone is a credential too: git hosts take a token as the user.
+    let mut urls: Vec<(&Spanned<crate::values::Url>, &str)> = Vec::new();
+    urls.extend(spec.project.docs.iter().map(|u| (u, "the docs URL")));
+    if let Some(repo) = spec.host.as_ref().and_then(|h| h.repo.as_ref()) {
+        urls.push((&repo.url, "the repository URL"));
+    }
+    for check in spec.health.iter().flat_map(|h| &h.http) {
+        urls.push((&check.url, "a health check URL"));
+    }
+    for (url, what) in urls {
+        if url.has_userinfo() {
+            d.report(
+                Problem::LiteralSecret {
+                    what: format!("the user name or password in {what}"),
+                },
+                url.span,
+            );
+        }
+    }
 }
 
 /// The containers' stop timeout when the spec gives none: `stop` less 30s,

@@ -140,6 +140,7 @@ const SECRETS: &[&str] = &[
     "ghp_aBcDeFgHiJkLmNoPqRsTuVwXyZ0123456789",
     "letmein99",
     "BEGIN OPENSSH PRIVATE KEY",
+    "deploybot7f3a9c",
 ];
 
 #[test]
@@ -155,7 +156,7 @@ fn a_secret_is_never_printed_in_any_format() {
             .run();
         output.status(2).no_panic();
         let shown = format!("{}{}", output.stdout, output.stderr);
-        assert_eq!(shown.matches("E0403").count(), 5, "{shown}");
+        assert_eq!(shown.matches("E0403").count(), 6, "{shown}");
         for secret in SECRETS {
             assert!(
                 !shown.contains(secret),
