@@ -166,16 +166,19 @@ fn a_secret_is_never_printed_in_any_format() {
     }
 }
 
-#[test]
-fn a_secret_on_a_line_with_another_error_is_masked_there_too() {
+/// `deployc check deploy.kdl` with `spec` saved as `deploy.kdl` in a fresh folder.
+fn check_text(spec: &str) -> crate::support::Outcome {
     let dir = tempfile::tempdir().unwrap();
-    let spec = "version 1\nproject \"shop\" {\n    env TOKEN=\"ghp_aBcDeFgHiJkLmNoPqRsTuVwXyZ0123456789\" BAD-KEY=\"x\"\n}\nservice \"web\" { image \"nginx:1.27\"; }\n";
     std::fs::write(dir.path().join("deploy.kdl"), spec).unwrap();
-    let output = Deployc::new()
+    Deployc::new()
         .current_dir(dir.path())
         .args(["check", "deploy.kdl"])
-        .run();
-    output
+        .run()
+}
+
+#[test]
+fn a_secret_on_a_line_with_another_error_is_masked_there_too() {
+    check_text("version 1\nproject \"shop\" {\n    env TOKEN=\"ghp_aBcDeFgHiJkLmNoPqRsTuVwXyZ0123456789\" BAD-KEY=\"x\"\n}\nservice \"web\" { image \"nginx:1.27\"; }\n")
         .invalid_spec()
         .stderr_contains("error[E0202]")
         .stderr_contains("error[E0403]")
@@ -221,13 +224,9 @@ fn a_vendor_folder_in_a_context_on_this_machine_needs_an_ignore() {
 
 #[test]
 fn a_service_goflags_decides_for_that_service() {
-    let dir = tempfile::tempdir().unwrap();
-    let spec = "version 1\nproject \"ci\"\nservice \"a\" {\n    build \"a.Dockerfile\"\n    arg GOFLAGS=\"-mod=vendor\"\n}\nservice \"b\" {\n    build \"b.Dockerfile\"\n    arg GOFLAGS=\"-trimpath -mod=mod\"\n}\n";
-    std::fs::write(dir.path().join("deploy.kdl"), spec).unwrap();
-    let output = Deployc::new()
-        .current_dir(dir.path())
-        .args(["check", "deploy.kdl"])
-        .run();
+    let output = check_text(
+        "version 1\nproject \"ci\"\nservice \"a\" {\n    build \"a.Dockerfile\"\n    arg GOFLAGS=\"-mod=vendor\"\n}\nservice \"b\" {\n    build \"b.Dockerfile\"\n    arg GOFLAGS=\"-trimpath -mod=mod\"\n}\n",
+    );
     output.status(0);
     assert_eq!(output.codes(), ["W0505"], "{}", output.stderr);
     output.stderr_contains(" --> deploy.kdl:9:17");
