@@ -5,8 +5,14 @@ use kdl::KdlDocument;
 
 use crate::diagnostic::{Diagnostics, SourceFile};
 use crate::model::Spec;
-use crate::problem::{MAX_NESTING, MAX_SPEC_BYTES, Problem};
+use crate::problem::{MAX_NESTING, Problem};
 use crate::span::Span;
+
+/// Specs larger than this are refused before parsing. A real spec is a few
+/// KiB; this admits 10,000 services. What a hostile spec costs grows with its
+/// size (the KDL parser's error recovery uses up to about 1.5 KiB of stack and
+/// 6 µs per byte), so the limit is what bounds it.
+pub const MAX_SPEC_BYTES: usize = 1 << 20;
 
 /// A parsed spec, before its contents are checked.
 pub enum Parsed {
@@ -163,6 +169,13 @@ fn too_deep(text: &str) -> Option<(usize, Deep)> {
                 slashdashes = 0;
                 continue;
             }
+            b'#' => {
+                // No raw string starts later in this run of `#` either; looking
+                // again at each one would take quadratic time on a long run.
+                i += b[i..].iter().take_while(|&&c| c == b'#').count();
+                slashdashes = 0;
+                continue;
+            }
             b'/' if b.get(i + 1) == Some(&b'/') => {
                 while i < b.len() && b[i] != b'\n' {
                     i += 1;
@@ -286,6 +299,12 @@ mod tests {
         assert_eq!(too_deep(&after).map(|(_, d)| d), Some(Deep::Nodes));
         // `#true` and words ending in r are not raw strings.
         assert_eq!(too_deep("a #true\nbar \"x\""), None);
+        // A run of `#` that opens nothing is skipped whole, and one that opens a raw string is not.
+        assert_eq!(
+            too_deep(&format!("a ##x {}", "b {".repeat(20))).map(|(_, d)| d),
+            Some(Deep::Nodes)
+        );
+        assert_eq!(too_deep(&format!("a ##\"{braces}\"##")), None);
     }
 
     #[test]

@@ -408,17 +408,22 @@ fn a_10_mb_spec_is_refused_before_parsing() {
     check_bytes("deploy.kdl", spec.as_bytes())
         .invalid_spec()
         .stderr_contains("error[E0003]: the spec is ")
-        .stderr_contains("more than the 262144 bytes a spec may have");
+        .stderr_contains("bytes a spec may have");
 }
 
 #[test]
-fn a_spec_just_under_the_size_limit_is_read() {
+fn a_spec_at_the_size_limit_is_read_and_one_byte_more_is_not() {
     let mut spec = String::from("version 1\nproject \"shop\"\nservice \"web\" { image \"nginx:1.27\"; }\n");
     let line = "// padding padding padding padding padding padding padding padding\n";
-    while spec.len() + line.len() <= 256 * 1024 {
+    while spec.len() + line.len() <= deployc::parse::MAX_SPEC_BYTES {
         spec.push_str(line);
     }
+    spec.push_str(&"\n".repeat(deployc::parse::MAX_SPEC_BYTES - spec.len()));
     check_bytes("deploy.kdl", spec.as_bytes()).status(0).no_panic();
+    spec.push('\n');
+    check_bytes("deploy.kdl", spec.as_bytes())
+        .invalid_spec()
+        .stderr_contains("error[E0003]");
 }
 
 #[test]
