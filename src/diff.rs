@@ -66,6 +66,10 @@ impl<'a> FilePair<'a> {
 
 /// `git diff` style output for one file; empty when nothing differs.
 pub fn unified(pair: &FilePair, style: DiffStyle) -> String {
+    // Most files of a drift check are unchanged; comparing is cheaper than diffing.
+    if pair.old == pair.new && pair.mode_change.is_none() {
+        return String::new();
+    }
     let old = pair.old.as_deref().unwrap_or("");
     let new = pair.new.as_deref().unwrap_or("");
     let mut out = String::new();
@@ -116,6 +120,9 @@ pub fn unified(pair: &FilePair, style: DiffStyle) -> String {
 
 /// Lines added and removed in one file.
 pub fn counts(pair: &FilePair) -> (usize, usize) {
+    if pair.old == pair.new {
+        return (0, 0);
+    }
     let diff = TextDiff::from_lines(
         pair.old.as_deref().unwrap_or(""),
         pair.new.as_deref().unwrap_or(""),
