@@ -5,8 +5,6 @@ use std::fmt;
 
 use crate::values::{Duration, Lint};
 
-/// Specs larger than this are refused before parsing: a real spec is a few KiB.
-pub const MAX_SPEC_BYTES: usize = 256 << 10;
 /// Nodes nest at most three deep in the language; anything much deeper is not a spec.
 pub const MAX_NESTING: usize = 16;
 /// EC2 refuses user-data larger than this.
@@ -380,7 +378,8 @@ impl Problem {
             NotUtf8 { offset } => format!("the spec is not valid UTF-8 (first bad byte at offset {offset})"),
             TooLarge { size } => format!(
                 "the spec is {} bytes, more than the {} bytes a spec may have",
-                size, MAX_SPEC_BYTES
+                size,
+                crate::parse::MAX_SPEC_BYTES
             ),
             TooDeep { what } => match what {
                 crate::parse::Deep::Nodes => format!("nodes nest more than {MAX_NESTING} levels deep"),

@@ -408,7 +408,10 @@ fn a_10_mb_spec_is_refused_before_parsing() {
     check_bytes("deploy.kdl", spec.as_bytes())
         .invalid_spec()
         .stderr_contains("error[E0003]: the spec is ")
-        .stderr_contains("bytes a spec may have");
+        .stderr_contains(&format!(
+            "more than the {} bytes a spec may have",
+            deployc::parse::MAX_SPEC_BYTES
+        ));
 }
 
 #[test]
