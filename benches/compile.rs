@@ -1,28 +1,81 @@
 //! `cargo bench`: how long a compile (parse, check, plan, render in memory)
 //! takes per example, as a ratio to the minimal spec measured in the same run,
-//! and how a spec of the largest accepted size (256 KiB of services) compares.
+//! and per service for synthetic specs of 10 to 10,000 services, with the
+//! share of the KDL parser. Prints markdown tables.
+//!
+//! `cargo bench --bench compile -- --specs DIR` also writes the synthetic
+//! specs into DIR, so `benches/run` times the same specs as whole processes.
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-/// Mean time of `run` over enough iterations to fill about half a second.
-fn measure(mut run: impl FnMut()) -> Duration {
-    run();
-    let mut iterations = 1u32;
-    loop {
-        let start = Instant::now();
-        for _ in 0..iterations {
+const SIZES: [usize; 4] = [10, 100, 1_000, 10_000];
+
+/// The time of one call of each closure: the fastest mean over `ROUNDS`
+/// rounds of about 100 ms each. The rounds take turns, so every closure runs
+/// under the same load, and the fastest round is the one least disturbed.
+fn measure(mut runs: Vec<Box<dyn FnMut() + '_>>) -> Vec<Duration> {
+    const ROUNDS: usize = 5;
+    let iterations: Vec<u32> = runs
+        .iter_mut()
+        .map(|run| {
             run();
+            let mut iterations = 1u32;
+            loop {
+                let start = Instant::now();
+                for _ in 0..iterations {
+                    run();
+                }
+                if start.elapsed() > Duration::from_millis(100) || iterations >= 1 << 20 {
+                    return iterations;
+                }
+                iterations *= 2;
+            }
+        })
+        .collect();
+    let mut fastest = vec![Duration::MAX; runs.len()];
+    for _ in 0..ROUNDS {
+        for ((run, &n), best) in runs.iter_mut().zip(&iterations).zip(&mut fastest) {
+            let start = Instant::now();
+            for _ in 0..n {
+                run();
+            }
+            *best = (*best).min(start.elapsed() / n);
         }
-        let elapsed = start.elapsed();
-        if elapsed > Duration::from_millis(500) || iterations >= 1 << 20 {
-            return elapsed / iterations;
-        }
-        iterations *= 2;
     }
+    fastest
+}
+
+/// A valid spec with `services` services, half pulled and half built, each
+/// written the way the examples write them.
+fn synthetic(services: usize) -> String {
+    let mut spec = String::from(
+        "version 1\n\nproject \"synthetic\" {\n    root \"/srv/synthetic\"\n    compose-file \"compose.yml\"\n}\n\n",
+    );
+    for i in 0..services {
+        if i % 2 == 0 {
+            spec +=
+                &format!("service \"svc-{i}\" {{ image \"registry.example.com/team/svc-{i}:1.4.2\"; }}\n");
+        } else {
+            spec += &format!(
+                "service \"svc-{i}\" {{\n    build \"docker/svc-{i}.Dockerfile\" context=\".\"\n    timeout \"5m\"\n}}\n"
+            );
+        }
+    }
+    spec
+}
+
+fn ms(time: Duration) -> f64 {
+    time.as_secs_f64() * 1e3
 }
 
 fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let specs_dir = args
+        .iter()
+        .position(|a| a == "--specs")
+        .map(|i| args.get(i + 1).expect("--specs DIR"));
+
     let examples = concat!(env!("CARGO_MANIFEST_DIR"), "/examples");
     let mut specs: Vec<(String, Vec<u8>)> = std::fs::read_dir(examples)
         .expect("examples/ exists")
@@ -36,34 +89,66 @@ fn main() {
         })
         .collect();
     specs.sort();
-    let mut big = b"version 1\nproject \"big\"\n".to_vec();
-    let mut n = 0;
-    while big.len() < (256 << 10) - 100 {
-        big.extend(format!("service \"s{n}\" {{ image \"postgres:16.4\"; }}\n").bytes());
-        n += 1;
-    }
-    specs.push(("256 KiB of services".to_owned(), big));
-
+    let runs = specs
+        .iter()
+        .map(|(name, bytes)| Box::new(|| drop(black_box(deployc::compile(name, bytes)))) as Box<dyn FnMut()>)
+        .collect();
     let times: Vec<(String, Duration)> = specs
         .iter()
-        .map(|(name, bytes)| {
-            (
-                name.clone(),
-                measure(|| drop(black_box(deployc::compile(name, bytes)))),
-            )
-        })
+        .map(|(name, _)| name.clone())
+        .zip(measure(runs))
         .collect();
     let baseline = times
         .iter()
         .find(|(name, _)| name == "minimal.kdl")
         .map(|(_, time)| *time)
         .expect("examples/minimal.kdl exists");
-    println!("{:<22} {:>12} {:>10}", "spec", "per compile", "× minimal");
+    println!("| example | compile in memory | × minimal |\n| --- | ---: | ---: |");
     for (name, time) in &times {
         println!(
-            "{name:<22} {:>9.1} µs {:>9.1}×",
+            "| {name} | {:.0} µs | {:.1}× |",
             time.as_secs_f64() * 1e6,
             time.as_secs_f64() / baseline.as_secs_f64()
+        );
+    }
+
+    println!(
+        "\n| services | spec | compile in memory | per service | per added service | of which KDL parsing |\n| ---: | ---: | ---: | ---: | ---: | ---: |"
+    );
+    let mut previous: Option<(usize, Duration)> = None;
+    for services in SIZES {
+        let spec = synthetic(services);
+        let name = format!("synthetic-{services}.kdl");
+        if let Some(dir) = specs_dir {
+            std::fs::write(std::path::Path::new(dir).join(&name), &spec).expect("write the synthetic spec");
+        }
+        let bytes = spec.as_bytes();
+        let compiled = deployc::compile(&name, bytes);
+        assert!(
+            compiled.artifacts.is_some(),
+            "{name} does not compile: {:?}",
+            compiled.checked.diagnostics
+        );
+        let [parse, compile] = measure(vec![
+            Box::new(|| drop(black_box(deployc::parse::parse(&name, bytes)))),
+            Box::new(|| drop(black_box(deployc::compile(&name, bytes)))),
+        ])[..] else {
+            unreachable!("two measurements")
+        };
+        // Linear growth shows as a constant cost per added service.
+        let added = previous.map_or(String::new(), |(n, time)| {
+            format!(
+                "{:.1} µs",
+                compile.saturating_sub(time).as_secs_f64() * 1e6 / (services - n) as f64
+            )
+        });
+        previous = Some((services, compile));
+        println!(
+            "| {services} | {} KiB | {:.1} ms | {:.1} µs | {added} | {:.0}% |",
+            bytes.len() >> 10,
+            ms(compile),
+            compile.as_secs_f64() * 1e6 / services as f64,
+            100.0 * parse.as_secs_f64() / compile.as_secs_f64(),
         );
     }
 }
