@@ -80,7 +80,7 @@ pub fn render_all(plan: &Plan) -> Result<Vec<Artifact>, RenderFailure> {
         },
     ];
     if let (Some(file), Some(host)) = (&plan.files.user_data, &plan.host) {
-        let script = user_data::render(templates, plan, &unit, &build_script, cloudwatch.as_deref());
+        let script = user_data::render(&USER_DATA, plan, &unit, &build_script, cloudwatch.as_deref());
         let parts = user_data_parts(&script, &unit, &build_script, cloudwatch.as_deref());
         let bytes = if host.gzip {
             gzip(script.as_bytes())
@@ -121,11 +121,16 @@ fn gzip(data: &[u8]) -> Vec<u8> {
     encoder.finish().expect("writing to memory")
 }
 
-/// Parsed once per process: parsing the templates costs more than rendering them.
-static TEMPLATES: std::sync::LazyLock<Handlebars<'static>> = std::sync::LazyLock::new(registry);
+/// Parsed once per process, each when first needed: parsing a template costs
+/// more than rendering it, and most specs have no user-data.
+static TEMPLATES: std::sync::LazyLock<Handlebars<'static>> = std::sync::LazyLock::new(|| {
+    registry(&[("unit", unit::TEMPLATE), ("build_script", build_script::TEMPLATE)])
+});
+static USER_DATA: std::sync::LazyLock<Handlebars<'static>> =
+    std::sync::LazyLock::new(|| registry(&[("user_data", user_data::TEMPLATE)]));
 
 /// The template registry with the escapers as its only way to print values.
-fn registry() -> Handlebars<'static> {
+fn registry(templates: &[(&str, &'static str)]) -> Handlebars<'static> {
     let mut hb = Handlebars::new();
     hb.set_strict_mode(true);
     hb.register_escape_fn(|_| TRIPWIRE.to_owned());
@@ -144,15 +149,30 @@ fn registry() -> Handlebars<'static> {
     hb.register_helper("unit_env", Box::new(unit_env_helper));
     hb.register_helper("num", Box::new(number_helper));
     hb.register_helper("heredoc", Box::new(heredoc_helper));
-    for (name, text) in [
-        ("unit", unit::TEMPLATE),
-        ("build_script", build_script::TEMPLATE),
-        ("user_data", user_data::TEMPLATE),
-    ] {
-        hb.register_template_string(name, text)
-            .unwrap_or_else(|e| panic!("template {name} does not parse: {e}"));
+    for &(name, text) in templates {
+        register_in_parts(&mut hb, name, text);
     }
     hb
+}
+
+/// Where a long template may be cut: a comment line of its own, at the top level.
+const PART: &str = "{{!-- part --}}\n";
+
+/// Registers `text` as `name`, made of one partial per part between `PART`
+/// lines. Handlebars locates each element by scanning its template from the
+/// start, so parsing costs the square of a template's length: five parts of
+/// a long template parse several times faster than the whole.
+fn register_in_parts(hb: &mut Handlebars, name: &str, text: &str) {
+    let mut whole = String::new();
+    for (index, part) in text.split(PART).enumerate() {
+        let part_name = format!("{name}.part{index}");
+        hb.register_partial(&part_name, part)
+            .unwrap_or_else(|e| panic!("template {part_name} does not parse: {e}"));
+        // Inline, not standalone: the parts are joined exactly as they are.
+        whole.push_str(&format!("{{{{> {part_name}}}}}"));
+    }
+    hb.register_template_string(name, whole)
+        .unwrap_or_else(|e| panic!("template {name} does not parse: {e}"));
 }
 
 /// Renders a registered template; a failure here is a bug in deployc.
@@ -282,7 +302,7 @@ mod tests {
 
     #[test]
     fn a_bare_value_trips_the_wire() {
-        let mut hb = registry();
+        let mut hb = registry(&[]);
         hb.register_template_string("t", "x={{value}}").unwrap();
         let text = hb.render("t", &serde_json::json!({"value": "$(id)"})).unwrap();
         assert!(text.contains('\u{0}'));
