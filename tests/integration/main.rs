@@ -7,6 +7,7 @@
 //!   that is not a spec at all.
 //! - `roundtrip`: the model through the library, KDL ↔ JSON.
 //! - `mutations`: random edits of the examples never make deployc panic.
+//! - `fuzz_regressions`: what the fuzzer found (`tests/fixtures/fuzz/`) ends soon, in errors.
 //! - `schema`: `deployc schema` and the committed `schema/deployc.schema.json`.
 //! - `support`: what the others use: the driver, assertions, paths.
 //! - `driver`, `outcome`: the fluent `Deployc` driver, what a run produced
@@ -18,6 +19,7 @@ mod checks;
 #[allow(dead_code)] // not all of the shared driver is used here
 #[path = "../common/driver.rs"]
 mod driver;
+mod fuzz_regressions;
 mod mutations;
 #[allow(dead_code)] // not every shared assertion is used here
 #[path = "../common/outcome.rs"]
