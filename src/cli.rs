@@ -160,6 +160,14 @@ enum MessageFormat {
 
 /// Runs deployc with the process's arguments and returns its exit status.
 pub fn main() -> i32 {
+    // The KDL parser can panic on broken input; parse.rs turns that into a
+    // syntax error, so its panic message would only alarm.
+    let report_panic = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if std::thread::current().name() != Some(crate::parse::PARSER_THREAD) {
+            report_panic(info);
+        }
+    }));
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(error) => {

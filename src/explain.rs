@@ -14,7 +14,7 @@ macro_rules! explanations {
 }
 
 const EXPLANATIONS: &[(&str, &str)] = explanations!(
-    "E0001", "E0002", "E0003", "E0004", "E0005", "E0006", //
+    "E0001", "E0002", "E0003", "E0004", "E0005", "E0006", "E0007", //
     "E0101", "E0102", "E0103", "E0104", "E0105", "E0106", "E0107", "E0108", "E0109", "E0110", "E0111",
     "E0112", "E0113", //
     "E0201", "E0202", "E0203", "E0204", "E0205", "E0206", "E0207", "E0208", "E0209", "E0210", "E0211",
@@ -47,7 +47,7 @@ mod tests {
     /// Codes whose problem is not in a spec (input that is not one, files on
     /// disk): their examples are shell sessions, not specs.
     const CONSOLE_ONLY: &[&str] = &[
-        "E0001", "E0002", "E0003", "E0004", "E0005", "E0006", "E0601", "E0602", "W0603",
+        "E0001", "E0002", "E0003", "E0004", "E0005", "E0006", "E0007", "E0601", "E0602", "W0603",
     ];
 
     /// Codes whose erroneous example necessarily reports another code too.

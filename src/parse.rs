@@ -5,7 +5,7 @@ use kdl::KdlDocument;
 
 use crate::diagnostic::{Diagnostics, SourceFile};
 use crate::model::Spec;
-use crate::problem::{MAX_NESTING, Problem};
+use crate::problem::{MAX_BLOCKS, MAX_NESTING, MAX_OPEN_BRACES, Problem};
 use crate::span::Span;
 
 /// Specs larger than this are refused before parsing. A real spec is a few
@@ -59,8 +59,16 @@ pub fn parse(name: &str, bytes: &[u8]) -> (SourceFile, Result<Parsed, Diagnostic
     }
     match parse_kdl(&source.text) {
         Ok(document) => (source, Ok(Parsed::Kdl(document))),
-        Err(error) => {
-            for d in error.diagnostics.iter().take(MAX_SYNTAX_ERRORS) {
+        Err(KdlFailure::TimedOut) => {
+            diagnostics.report(Problem::ParseTimedOut, Span::NONE);
+            (source, Err(diagnostics))
+        }
+        Err(failure) => {
+            let errors = match &failure {
+                KdlFailure::Invalid(error) => error.diagnostics.as_slice(),
+                _ => &[],
+            };
+            for d in errors.iter().take(MAX_SYNTAX_ERRORS) {
                 let message = d
                     .message
                     .clone()
@@ -88,24 +96,53 @@ pub fn parse(name: &str, bytes: &[u8]) -> (SourceFile, Result<Parsed, Diagnostic
     }
 }
 
+/// The name of the thread the KDL parser runs on; the CLI keeps the panics
+/// of this thread quiet, since they become syntax errors.
+pub const PARSER_THREAD: &str = "kdl-parser";
+
+/// How long the KDL parser may take. A 1 MiB spec of 10,000 services parses
+/// in about half a second; the parser's error recovery backtracks, and some
+/// inputs within the guards below still take far longer.
+pub const PARSE_DEADLINE: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Why the KDL parser gave no document.
+enum KdlFailure {
+    Invalid(kdl::KdlError),
+    /// It panicked (kdl's v1 fallback can) without a v2 error to report.
+    Crashed,
+    /// It was still running at the deadline; it is left to finish unobserved.
+    TimedOut,
+}
+
 /// The KDL parser also recurses while recovering from errors, about once per
 /// error, so it runs on a thread whose stack grows with the input (reserved,
-/// not used, unless an input needs it).
-fn parse_kdl(text: &str) -> Result<KdlDocument, kdl::KdlError> {
+/// not used, unless an input needs it), and which is abandoned at the deadline.
+fn parse_kdl(text: &str) -> Result<KdlDocument, KdlFailure> {
+    parse_kdl_within(text, PARSE_DEADLINE)
+}
+
+fn parse_kdl_within(text: &str, deadline: std::time::Duration) -> Result<KdlDocument, KdlFailure> {
     let stack = (32 << 20) + text.len() * 2048;
-    std::thread::scope(|scope| {
-        let parser = std::thread::Builder::new()
-            .name("kdl-parser".into())
-            .stack_size(stack)
-            .spawn_scoped(scope, || KdlDocument::parse(text));
-        match parser.map(|handle| handle.join()) {
-            Ok(Ok(result)) => result,
-            Ok(Err(_)) | Err(_) => Err(kdl::KdlError {
-                input: std::sync::Arc::new(text.to_owned()),
-                diagnostics: Vec::new(),
-            }),
-        }
-    })
+    let owned = text.to_owned();
+    let (send, receive) = std::sync::mpsc::channel();
+    let spawned = std::thread::Builder::new()
+        .name(PARSER_THREAD.into())
+        .stack_size(stack)
+        .spawn(move || {
+            let parsed = std::panic::catch_unwind(|| KdlDocument::parse(&owned))
+                // The v1 fallback panicked: v2's own errors are what to report.
+                .or_else(|_| std::panic::catch_unwind(|| KdlDocument::parse_v2(&owned)));
+            let _ = send.send(parsed);
+        });
+    if spawned.is_err() {
+        return Err(KdlFailure::Crashed);
+    }
+    match receive.recv_timeout(deadline) {
+        Ok(Ok(Ok(document))) => Ok(document),
+        Ok(Ok(Err(error))) => Err(KdlFailure::Invalid(error)),
+        Ok(Err(_)) | Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => Err(KdlFailure::Crashed),
+        Err(std::sync::mpsc::RecvTimeoutError::Timeout) => Err(KdlFailure::TimedOut),
+    }
 }
 
 fn parse_json(source: &SourceFile) -> Result<Parsed, Box<crate::diagnostic::Diagnostic>> {
@@ -145,13 +182,19 @@ fn offset_of(text: &str, line: usize, column: usize) -> Option<usize> {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Deep {
     Nodes,
+    /// Every `{` counted, strings and comments included.
+    Braces,
     Comments,
     Slashdashes,
 }
 
 /// The KDL parser recurses once per level of nodes, block comments and
-/// slashdashes; this scan refuses deep ones before it runs. Strings and raw
-/// strings (v2 `#"…"#`, v1 `r#"…"#`) are skipped so their braces do not count.
+/// slashdashes, and its error recovery takes about twice as long for each
+/// level of children left open; this scan refuses deep ones before it runs.
+/// Strings and raw strings (v2 `#"…"#`, v1 `r#"…"#`) are skipped so their
+/// braces do not count, and then every `{` is counted again, strings and
+/// comments included: where the scan and the parser's recovery disagree on
+/// what is a string, the parser may see braces the first count missed.
 fn too_deep(text: &str) -> Option<(usize, Deep)> {
     let b = text.as_bytes();
     let mut depth = 0usize;
@@ -213,7 +256,7 @@ fn too_deep(text: &str) -> Option<(usize, Deep)> {
             }
             b'{' => {
                 depth += 1;
-                if depth > MAX_NESTING {
+                if depth > MAX_BLOCKS {
                     return Some((i, Deep::Nodes));
                 }
             }
@@ -222,6 +265,24 @@ fn too_deep(text: &str) -> Option<(usize, Deep)> {
             _ => slashdashes = 0,
         }
         i += 1;
+    }
+    too_many_open_braces(text).map(|offset| (offset, Deep::Braces))
+}
+
+/// Where a `{` first makes more than `MAX_OPEN_BRACES` open, counting every byte.
+fn too_many_open_braces(text: &str) -> Option<usize> {
+    let mut open = 0usize;
+    for (i, byte) in text.bytes().enumerate() {
+        match byte {
+            b'{' => {
+                open += 1;
+                if open > MAX_OPEN_BRACES {
+                    return Some(i);
+                }
+            }
+            b'}' => open = open.saturating_sub(1),
+            _ => {}
+        }
     }
     None
 }
@@ -275,36 +336,62 @@ fn raw_string_at(b: &[u8], start: usize) -> Option<usize> {
 
 #[cfg(test)]
 mod tests {
-    use super::{Deep, too_deep};
+    use std::time::Duration;
+
+    use super::{Deep, KdlFailure, parse_kdl_within, too_deep};
 
     #[test]
-    fn nesting_counts_braces_outside_strings_and_comments() {
+    fn every_open_brace_counts_strings_and_comments_included() {
         assert_eq!(too_deep("a { b { c } }"), None);
         let deep = "a {".repeat(20) + &"}".repeat(20);
-        assert_eq!(too_deep(&deep), Some((2 + 3 * 16, Deep::Nodes)));
-        let quoted = format!("a \"{}\"", "{".repeat(40));
-        assert_eq!(too_deep(&quoted), None);
-        let commented = format!("// {}\n/* {} */ a", "{".repeat(40), "{".repeat(40));
-        assert_eq!(too_deep(&commented), None);
+        assert_eq!(too_deep(&deep), Some((2 + 3 * 3, Deep::Nodes)));
+        let balanced = format!(
+            "a \"{}\" // {}\n/* {} */",
+            "{x}".repeat(40),
+            "{}".repeat(40),
+            "{}".repeat(40)
+        );
+        assert_eq!(too_deep(&balanced), None);
+        assert_eq!(too_deep("a \"{{{{\""), None);
+        assert_eq!(too_deep("a \"{{{{{{{\"").map(|(_, d)| d), Some(Deep::Braces));
+        // The fuzzer's input: the scan reads `x"` as a string, the parser's recovery does not.
+        let fuzzed = "h\n/-/ x\" {\n".repeat(20);
+        assert!(too_deep(&fuzzed).is_some());
+        // Hidden from the string-aware count: every `{` is in a `"` pair, as the scan pairs them.
+        let hidden = "h \"{\" \"{\"\n".repeat(4);
+        assert_eq!(too_deep(&hidden).map(|(_, d)| d), Some(Deep::Braces));
     }
 
     #[test]
-    fn raw_strings_are_skipped_whole() {
-        let braces = "{".repeat(40);
-        assert_eq!(too_deep(&format!("a #\"say \"{braces}\"#")), None);
-        assert_eq!(too_deep(&format!("a r#\"{braces}\"#")), None);
-        assert_eq!(too_deep(&format!("a #\"\"\"\n{braces}\n\"\"\"#")), None);
+    fn braces_in_strings_do_not_close_blocks() {
+        // Counting every byte, each `"}"` would close the block just opened.
+        let hidden = "a { \"}\" ".repeat(5);
+        assert_eq!(too_deep(&hidden).map(|(_, d)| d), Some(Deep::Nodes));
+        for closing in ["#\"}}}\"#", "r#\"}}}\"#", "#\"\"\"\n}}}\n\"\"\"#", "##\"}}}\"##"] {
+            let text = format!("a {{ b {{ c {{ d {closing} {{");
+            assert_eq!(too_deep(&text).map(|(_, d)| d), Some(Deep::Nodes), "{text}");
+        }
         // A backslash ends nothing in a raw string: the scan goes on after it.
-        let after = format!("a #\"C:\\\"#\n{}", "b {".repeat(20));
+        let after = format!("a #\"C:\\\"#\n{}", "b {".repeat(4));
         assert_eq!(too_deep(&after).map(|(_, d)| d), Some(Deep::Nodes));
         // `#true` and words ending in r are not raw strings.
         assert_eq!(too_deep("a #true\nbar \"x\""), None);
-        // A run of `#` that opens nothing is skipped whole, and one that opens a raw string is not.
+        // A run of `#` that opens nothing is skipped whole.
         assert_eq!(
-            too_deep(&format!("a ##x {}", "b {".repeat(20))).map(|(_, d)| d),
+            too_deep(&format!("a ##x {}", "b {".repeat(4))).map(|(_, d)| d),
             Some(Deep::Nodes)
         );
-        assert_eq!(too_deep(&format!("a ##\"{braces}\"##")), None);
+    }
+
+    #[test]
+    fn a_parse_past_the_deadline_is_abandoned() {
+        // Slow but finite: three open slashdashed blocks and a long tail.
+        let slow = "h /- {\n".repeat(3) + &"x ".repeat(20_000);
+        assert!(matches!(
+            parse_kdl_within(&slow, Duration::from_millis(1)),
+            Err(KdlFailure::TimedOut)
+        ));
+        assert!(parse_kdl_within("a 1", Duration::from_secs(60)).is_ok());
     }
 
     #[test]

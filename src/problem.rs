@@ -5,8 +5,16 @@ use std::fmt;
 
 use crate::values::{Duration, Lint};
 
-/// Nodes nest at most three deep in the language; anything much deeper is not a spec.
+/// Block comments and `/-` runs deeper than this are not a spec.
 pub const MAX_NESTING: usize = 16;
+/// The language opens at most two `{` blocks at once (`cloudwatch { metrics { } }`);
+/// one more is allowed. The KDL parser's error recovery doubles its time with
+/// each block left open, so this is kept small.
+pub const MAX_BLOCKS: usize = 3;
+/// Every `{` in the text, strings and comments included, may be open at most
+/// this many at once: room for a few stray braces in text, and a bound on
+/// blocks the parser sees where a simple scan sees a string.
+pub const MAX_OPEN_BRACES: usize = 6;
 /// EC2 refuses user-data larger than this.
 pub const USER_DATA_LIMIT: usize = 16_384;
 
@@ -45,6 +53,7 @@ pub enum Problem {
     Json {
         message: String,
     },
+    ParseTimedOut,
 
     // The shape of the document.
     UnknownNode {
@@ -281,6 +290,7 @@ impl Problem {
             TooDeep { .. } => "E0004",
             Syntax { .. } => "E0005",
             Json { .. } => "E0006",
+            ParseTimedOut => "E0007",
             UnknownNode { .. } => "E0101",
             UnknownProperty { .. } => "E0102",
             UnexpectedArgument { .. } => "E0103",
@@ -375,6 +385,10 @@ impl Problem {
         use Problem::*;
         match self {
             EmptySpec => "the spec is empty".into(),
+            ParseTimedOut => format!(
+                "the KDL parser gave up on this spec after {}s",
+                crate::parse::PARSE_DEADLINE.as_secs()
+            ),
             NotUtf8 { offset } => format!("the spec is not valid UTF-8 (first bad byte at offset {offset})"),
             TooLarge { size } => format!(
                 "the spec is {} bytes, more than the {} bytes a spec may have",
@@ -382,7 +396,12 @@ impl Problem {
                 crate::parse::MAX_SPEC_BYTES
             ),
             TooDeep { what } => match what {
-                crate::parse::Deep::Nodes => format!("nodes nest more than {MAX_NESTING} levels deep"),
+                crate::parse::Deep::Nodes => format!("more than {MAX_BLOCKS} `{{` blocks are open at once"),
+                crate::parse::Deep::Braces => {
+                    format!(
+                        "more than {MAX_OPEN_BRACES} `{{` are open at once, counting those in strings and comments"
+                    )
+                }
                 crate::parse::Deep::Comments => {
                     format!("block comments nest more than {MAX_NESTING} levels deep")
                 }
@@ -561,10 +580,17 @@ impl Problem {
         use Problem::*;
         let text = match self {
             EmptySpec => "a spec starts with `version 1` and a `project` node; see the examples folder".into(),
+            ParseTimedOut => "the parser's error recovery is slow on some broken input, such as `/-` before a block that is never closed; fix the syntax near unclosed `{` and `/-`".into(),
             NotUtf8 { .. } => "save the spec as UTF-8 text".into(),
             TooLarge { .. } => "a spec describes one deployment in a few KiB; is this the right file?".into(),
+            TooDeep {
+                what: crate::parse::Deep::Nodes,
+            } => format!("the language opens at most 2 blocks at once and deployc accepts {MAX_BLOCKS}; close the blocks"),
+            TooDeep {
+                what: crate::parse::Deep::Braces,
+            } => "unclosed `{` in strings or comments count too, because the KDL parser's error recovery may read them as blocks; balance or remove the stray braces".into(),
             TooDeep { .. } => format!(
-                "the language nests nodes at most 3 levels deep and deployc accepts {MAX_NESTING} levels of nodes, comments or `/-`; is this the right file?"
+                "deployc accepts {MAX_NESTING} levels of block comments or `/-` in a row; is this the right file?"
             ),
             Syntax { help, .. } => return help.clone(),
             Json { .. } => "a JSON spec has the same fields as the KDL language; see `deployc schema`".into(),

@@ -335,7 +335,7 @@ fn nesting_20000_levels_deep_is_refused() {
     let spec = "a {".repeat(depth) + &"}".repeat(depth);
     check_bytes("deploy.kdl", spec.as_bytes())
         .invalid_spec()
-        .stderr_contains("error[E0004]: nodes nest more than 16 levels deep")
+        .stderr_contains("error[E0004]: more than 3 `{` blocks are open at once")
         .stderr_contains("--> deploy.kdl:1:");
 }
 
@@ -345,7 +345,7 @@ fn unclosed_nesting_20000_levels_deep_is_refused() {
     check_bytes("deploy.kdl", spec.as_bytes())
         .invalid_spec()
         .stderr_contains("error[E0004]")
-        .stderr_contains("--> deploy.kdl:17:3");
+        .stderr_contains("--> deploy.kdl:4:3");
 }
 
 #[test]
@@ -393,9 +393,21 @@ fn deep_nesting_after_a_raw_string_ending_in_a_backslash_is_refused() {
 }
 
 #[test]
-fn braces_in_a_raw_string_with_a_quote_are_not_nesting() {
-    let spec = "version 1\nproject \"shop\" {\n    description #\"say \"{{{{{{{{{{{{{{{{{{{{\"#\n}\nservice \"web\" { image \"nginx:1.27\"; }\n";
+fn balanced_braces_in_a_raw_string_with_a_quote_are_not_nesting() {
+    let spec = "version 1\nproject \"shop\" {\n    description #\"say \"{a}{b}{c}{d}{e}{f}{g}\"#\n}\nservice \"web\" { image \"nginx:1.27\"; }\n";
     check_bytes("deploy.kdl", spec.as_bytes()).status(0).no_panic();
+}
+
+#[test]
+fn stray_braces_in_a_string_count_as_open_blocks() {
+    let spec = "version 1\nproject \"shop\" {\n    description \"say {{{{{{\"\n}\nservice \"web\" { image \"nginx:1.27\"; }\n";
+    check_bytes("deploy.kdl", spec.as_bytes())
+        .invalid_spec()
+        .stderr_contains(
+            "error[E0004]: more than 6 `{` are open at once, counting those in strings and comments",
+        )
+        .stderr_contains("--> deploy.kdl:3:27")
+        .stderr_contains("balance or remove the stray braces");
 }
 
 #[test]

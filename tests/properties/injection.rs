@@ -387,6 +387,8 @@ pub fn compile_and_check(case: &Case, base: &str) -> Result<Verdict, TestCaseErr
                 .is_some_and(|(offset, len)| offset >= at.start && offset + len <= at.end)
                 // The project name is half of each image name, which is checked at its service.
                 || (case.field == Field::ProjectName && d.problem.code() == "E0319")
+                // Stray `{` count against the whole document, wherever the limit is reached.
+                || (case.value.contains('{') && d.problem.code() == "E0004")
         });
         let shown: Vec<String> = diagnostics
             .iter()
