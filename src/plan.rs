@@ -300,14 +300,8 @@ pub fn plan(spec: &Spec, spec_file: &str) -> Plan {
     let project = spec.project.name.to_string();
     let root: AbsPath = spec
         .project
-        .root
-        .as_ref()
-        .map(|r| r.value.clone())
-        .unwrap_or_else(|| {
-            format!("/opt/{project}")
-                .parse()
-                .expect("project names are path-safe")
-        });
+        .root_or_default()
+        .expect("a valid project name is path-safe");
     let state_directory = format!("{STATE_ROOT}/{project}");
     let state_dir = format!("/var/lib/{state_directory}");
     let unit_name = format!("{project}.service");
