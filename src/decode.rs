@@ -607,6 +607,7 @@ fn decode_service(d: &mut Diagnostics, node: &KdlNode) -> Option<Service> {
         arg: Vars::default(),
         timeout: None,
         memory: None,
+        image_refused: false,
     };
     let mut args = VarsBuilder::default();
     let mut seen = Seen::default();
@@ -628,9 +629,14 @@ fn decode_service(d: &mut Diagnostics, node: &KdlNode) -> Option<Service> {
                         context: context.unwrap_or_else(|| Spanned::unspanned(".".parse().expect("valid"))),
                         target,
                     });
+                } else {
+                    service.image_refused = true;
                 }
             }
-            "image" => service.image = single::<ImageRef>(d, child, "an image reference"),
+            "image" => {
+                service.image = single::<ImageRef>(d, child, "an image reference");
+                service.image_refused |= service.image.is_none();
+            }
             "requires" => service
                 .requires
                 .extend(list(d, child, "paths relative to the root")),

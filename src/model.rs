@@ -154,6 +154,9 @@ pub struct Service {
     /// The build's expected peak memory, counted against `min-free memory` for parallel builds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub memory: Option<Spanned<Size>>,
+    /// A `build` or `image` was given and refused: it is not reported again as missing.
+    #[serde(skip)]
+    pub image_refused: bool,
 }
 
 impl Service {

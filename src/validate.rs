@@ -74,7 +74,7 @@ fn check_services(spec: &Spec, d: &mut Diagnostics) {
                 )
                 .with_related(build.dockerfile.span, "built here"),
             ),
-            (None, None) => d.report(
+            (None, None) if !service.image_refused => d.report(
                 Problem::NeitherBuildNorImage {
                     service: name.to_owned(),
                 },
