@@ -221,6 +221,16 @@ pub struct Build {
     pub docker: Spanned<Engine>,
 }
 
+impl Build {
+    /// The `ignored` patterns without the leading and trailing `/` that
+    /// .dockerignore allows: `/vendor/` and `vendor` name the same folder.
+    pub fn ignored_paths(&self) -> impl Iterator<Item = &str> {
+        self.ignored
+            .iter()
+            .map(|p| p.as_str().trim_start_matches('/').trim_end_matches('/'))
+    }
+}
+
 impl Default for Build {
     fn default() -> Self {
         Build {

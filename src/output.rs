@@ -294,6 +294,14 @@ fn remove_leftover_temporaries(dir: &Path) -> io::Result<()> {
     Ok(())
 }
 
+/// Removes the staged files of a render that failed before replacing anything; returns its error.
+fn discard(staged: &[(PathBuf, PathBuf)], error: io::Error) -> io::Error {
+    for (temp, _) in staged {
+        let _ = fs::remove_file(temp);
+    }
+    error
+}
+
 /// Carries out a survey. With conflicts and no `force`, writes nothing.
 ///
 /// The manifest is written twice: first with the new hashes pending beside the
@@ -317,12 +325,7 @@ pub fn apply(survey: &Survey, force: bool) -> io::Result<()> {
             let path = survey.dir.join(&change.file);
             match stage(&path, &artifact.bytes, mode(artifact)) {
                 Ok(temp) => staged.push((temp, path)),
-                Err(e) => {
-                    for (temp, _) in &staged {
-                        let _ = fs::remove_file(temp);
-                    }
-                    return Err(e);
-                }
+                Err(e) => return Err(discard(&staged, e)),
             }
         }
     }
@@ -337,12 +340,7 @@ pub fn apply(survey: &Survey, force: bool) -> io::Result<()> {
                 .or_default()
                 .insert(hash.clone());
         }
-        if let Err(e) = write_atomically(&manifest_path, &pending.to_bytes(), 0o644) {
-            for (temp, _) in &staged {
-                let _ = fs::remove_file(temp);
-            }
-            return Err(e);
-        }
+        write_atomically(&manifest_path, &pending.to_bytes(), 0o644).map_err(|e| discard(&staged, e))?;
     }
     // Renames and removals take no space; past the pending manifest, an
     // interruption leaves each file old or new, and both known.

@@ -656,9 +656,7 @@ fn host_packages(spec: &Spec, host: &crate::model::Host) -> Vec<String> {
 /// `find` paths: Docker never sends them, so they cannot change a build.
 fn fingerprint_prune(spec: &Spec) -> Vec<String> {
     spec.build
-        .ignored
-        .iter()
-        .map(|p| p.as_str().trim_start_matches('/').trim_end_matches('/'))
+        .ignored_paths()
         .filter(|p| {
             !p.is_empty()
                 && p.chars()

@@ -518,10 +518,10 @@ fn lint_unpinned_images(spec: &Spec, w: &mut Diagnostics) {
 /// (the build never reads it), or a `vendor/` directory in a context that is
 /// on this machine. Either way `ignored` should list it.
 fn lint_missing_ignores(spec: &Spec, w: &mut Diagnostics) {
-    let ignores_vendor = spec.build.ignored.iter().any(|p| {
-        let pattern = p.as_str().trim_start_matches('/').trim_end_matches('/');
-        pattern == "vendor" || pattern == "**/vendor"
-    });
+    let ignores_vendor = spec
+        .build
+        .ignored_paths()
+        .any(|p| p == "vendor" || p == "**/vendor");
     if ignores_vendor {
         return;
     }
