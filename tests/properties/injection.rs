@@ -379,8 +379,7 @@ pub fn compile_and_check(case: &Case, base: &str) -> Result<Verdict, TestCaseErr
     let diagnostics = &compiled.checked.diagnostics;
     if diagnostics.has_errors() {
         prop_assert!(compiled.artifacts.is_none());
-        // One error is on the value itself; others may follow from it (a
-        // service whose build was refused then has neither build nor image).
+        // One error is on the value itself; others may follow from it.
         let on_value = diagnostics.iter().filter(|d| d.is_error()).any(|d| {
             d.span
                 .range()
