@@ -1,5 +1,6 @@
-//! The worst-case length of a start: every stage at its own limit. `validate`
-//! checks the spec's start timeout against it; `plan` uses it as the default.
+//! The worst-case length of a start, and of a stop: every stage at its own
+//! limit. `validate` checks the spec's start timeout against the start budget;
+//! `plan` uses it as the default, and the stop budget as `TimeoutStopSec=`.
 
 use crate::model::Spec;
 use crate::values::{Duration, Order};
@@ -12,6 +13,10 @@ pub const PRUNE: Duration = Duration::from_secs(4 * 60);
 pub const PREFLIGHT: Duration = Duration::from_secs(5 * 60);
 /// systemd's own work between stages, and the last health poll.
 pub const SLACK: Duration = Duration::from_secs(60);
+/// Killing the containers that outlived the graceful stop, and removing them.
+pub const KILL: Duration = Duration::from_secs(30);
+/// The stop's own slack: systemd's work, and the script starting.
+pub const STOP_SLACK: Duration = Duration::from_secs(15);
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Budget {
@@ -97,6 +102,19 @@ pub fn start_budget(spec: &Spec) -> Budget {
     stages.push(("health".to_owned(), health));
     stages.push(("slack".to_owned(), SLACK));
     Budget { stages }
+}
+
+/// The worst-case stop: `down` to its limit, then the kill of what is left.
+/// `down` stops containers one dependency level at a time, each with its own
+/// grace period, so only a limit on the whole of it bounds a long chain.
+pub fn stop_budget(spec: &Spec) -> Budget {
+    Budget {
+        stages: vec![
+            ("down".to_owned(), *spec.timeouts.stop),
+            ("kill".to_owned(), KILL),
+            ("slack".to_owned(), STOP_SLACK),
+        ],
+    }
 }
 
 #[cfg(test)]

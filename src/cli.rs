@@ -602,7 +602,7 @@ fn render(console: &Console, spec: &Path, dir: &Path, force: bool, args: &Diagno
             None => console.status(change.kind.past_tense(), &path),
             Some(artifact) => {
                 let mut line = format!("{path} ({})", human_size(artifact.bytes.len()));
-                if plan.files.user_data.as_ref() == Some(&artifact.file) {
+                if plan.files.delivered_user_data() == Some(&artifact.file) {
                     line.push_str(&format!(
                         "; user-data uses {} of EC2's {USER_DATA_LIMIT} bytes",
                         artifact.bytes.len()

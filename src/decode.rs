@@ -9,19 +9,26 @@ use kdl::{KdlDocument, KdlEntry, KdlNode, KdlValue};
 
 use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::model::{
-    Allow, Build, Cache, Cloudwatch, Health, Host, HttpCheck, Link, LogFile, Metrics, Project, Repo, Restart,
-    Retry, Service, ServiceBuild, Spec, Symlinks, Timeouts, Var, Vars,
+    Allow, Build, Cache, Cloudwatch, Health, Host, HttpCheck, Link, LogFile, Metrics, Project, Registry,
+    Repo, Restart, Retry, Service, ServiceBuild, Spec, Symlinks, Timeouts, Var, Vars,
 };
 use crate::problem::Problem;
 use crate::span::{Span, Spanned};
 use crate::suggest::closest;
 use crate::values::{
-    AbsPath, Account, Backoff, Branch, CacheMode, Duration, Engine, EnvKey, ImageRef, Lint, LogGroup,
-    LogStream, Missing, Name, Order, Package, Progress, RelPath, RestartPolicy, Size, SsmRef, Text, Url,
+    AbsPath, Account, Backoff, Branch, CacheMode, Duration, Engine, EnvKey, HealthFailure, ImageRef, Lint,
+    LogGroup, LogStream, Missing, Name, Order, Package, Progress, RegistryHost, RelPath, RestartPolicy, Size,
+    SsmRef, Text, Url,
 };
 
 /// Names of the checks that are errors: `allow` cannot silence them.
-const ERROR_CHECKS: &[&str] = &["start-budget", "stop-timeout", "literal-secret", "user-data-size"];
+const ERROR_CHECKS: &[&str] = &[
+    "start-budget",
+    "stop-timeout",
+    "literal-secret",
+    "user-data-size",
+    "env-file-in-context",
+];
 
 /// A value that can be read from a KDL argument or property.
 trait FromKdl: Sized {
@@ -56,7 +63,7 @@ macro_rules! from_kdl_string {
 
 from_kdl_string!("a string": Name, EnvKey, AbsPath, RelPath, Text, Url, SsmRef, ImageRef, Account,
     Package, Branch, LogGroup, LogStream, Order, RestartPolicy, Missing, CacheMode, Backoff, Engine,
-    Progress);
+    Progress, HealthFailure, RegistryHost);
 from_kdl_string!("a duration string": Duration);
 from_kdl_string!("a size string": Size);
 
@@ -420,6 +427,7 @@ const TOP_NODES: &[&str] = &[
     "health",
     "host",
     "cloudwatch",
+    "registry",
     "allow",
 ];
 
@@ -436,6 +444,7 @@ pub fn decode(document: &KdlDocument, d: &mut Diagnostics) -> Spec {
     let mut health = None;
     let mut host = None;
     let mut cloudwatch = None;
+    let mut registry = Vec::new();
     let mut allow = Vec::new();
     for (index, node) in document.nodes().iter().enumerate() {
         let name = node.name().value();
@@ -462,6 +471,7 @@ pub fn decode(document: &KdlDocument, d: &mut Diagnostics) -> Spec {
             "health" => health = Some(decode_health(d, node)),
             "host" => host = Some(decode_host(d, node)),
             "cloudwatch" => cloudwatch = decode_cloudwatch(d, node),
+            "registry" => registry.extend(decode_registry(d, node)),
             "allow" => allow.extend(decode_allow(d, node)),
             _ => unknown_node(d, node, "the spec", TOP_NODES),
         }
@@ -496,6 +506,7 @@ pub fn decode(document: &KdlDocument, d: &mut Diagnostics) -> Spec {
         health,
         host,
         cloudwatch,
+        registry,
         allow,
     }
 }
@@ -510,7 +521,7 @@ fn placeholder_project() -> Project {
         root: None,
         compose_file: Spanned::unspanned("docker-compose.yml".parse().expect("valid")),
         user: Spanned::unspanned("root".parse().expect("valid")),
-        group: Spanned::unspanned("docker".parse().expect("valid")),
+        group: None,
         env: Vars::default(),
         env_file: None,
         restart: Restart::default(),
@@ -569,9 +580,7 @@ fn decode_project(d: &mut Diagnostics, node: &KdlNode) -> Project {
                 if let Some(user) = u.arg(d, "a user name") {
                     project.user = user;
                 }
-                if let Some(group) = u.prop(d, "group") {
-                    project.group = group;
-                }
+                project.group = u.prop(d, "group");
                 u.finish(d, "one argument: the user name");
             }
             "env" => vars_node(d, child, &mut env),
@@ -652,7 +661,7 @@ fn decode_service(d: &mut Diagnostics, node: &KdlNode) -> Option<Service> {
 }
 
 const BUILD_NODES: &[&str] = &[
-    "order", "timeout", "progress", "log-dir", "min-free", "ignored", "arg", "docker",
+    "order", "timeout", "progress", "log-dir", "min-free", "ignored", "arg", "docker", "keep",
 ];
 
 fn decode_build(d: &mut Diagnostics, node: &KdlNode) -> Build {
@@ -717,6 +726,11 @@ fn decode_build(d: &mut Diagnostics, node: &KdlNode) -> Build {
             "docker" => {
                 if let Some(v) = single(d, child, "\"docker\" or \"podman\"") {
                     build.docker = v;
+                }
+            }
+            "keep" => {
+                if let Some(v) = single(d, child, "how many images and logs to keep, such as 5") {
+                    build.keep = v;
                 }
             }
             _ => unknown_node(d, child, "`build`", BUILD_NODES),
@@ -831,7 +845,7 @@ fn decode_timeouts(d: &mut Diagnostics, node: &KdlNode) -> Timeouts {
     timeouts
 }
 
-const HEALTH_NODES: &[&str] = &["running", "http", "timeout"];
+const HEALTH_NODES: &[&str] = &["running", "http", "timeout", "on-failure"];
 
 fn decode_health(d: &mut Diagnostics, node: &KdlNode) -> Health {
     let mut r = Reader::new(d, node);
@@ -840,11 +854,12 @@ fn decode_health(d: &mut Diagnostics, node: &KdlNode) -> Health {
         http: Vec::new(),
         timeout: crate::model::default_health_timeout(),
         interval: crate::model::default_health_interval(),
+        on_failure: Spanned::default(),
     };
     let mut seen = Seen::default();
     for child in r.children() {
         let key = child.name().value();
-        if key == "timeout" && !seen.first(d, child) {
+        if matches!(key, "timeout" | "on-failure") && !seen.first(d, child) {
             continue;
         }
         match key {
@@ -888,6 +903,11 @@ fn decode_health(d: &mut Diagnostics, node: &KdlNode) -> Health {
                 }
                 t.finish(d, "one argument: the time the checks may take");
             }
+            "on-failure" => {
+                if let Some(v) = single(d, child, "\"down\" or \"keep\"") {
+                    health.on_failure = v;
+                }
+            }
             _ => unknown_node(d, child, "`health`", HEALTH_NODES),
         }
     }
@@ -914,7 +934,7 @@ fn decode_host(d: &mut Diagnostics, node: &KdlNode) -> Host {
         docker_wait: Spanned::unspanned(Duration::from_secs(120)),
         env_file: None,
         log: Spanned::unspanned("/var/log/user-data.log".parse().expect("valid")),
-        gzip: Spanned::default(),
+        gzip: Spanned::unspanned(true),
         span: name_span(node),
     };
     let mut seen = Seen::default();
@@ -1097,6 +1117,22 @@ fn decode_metrics(d: &mut Diagnostics, node: &KdlNode) -> Metrics {
     }
     r.finish(d, "no arguments, only interval=");
     metrics
+}
+
+fn decode_registry(d: &mut Diagnostics, node: &KdlNode) -> Option<Registry> {
+    let mut r = Reader::new(d, node);
+    let host = r.arg(d, "the registry's host name");
+    let ecr = r.prop(d, "ecr");
+    let user = r.prop(d, "user");
+    let password = secret_prop(d, &mut r, "password", "the registry password");
+    r.finish(d, "one argument: the registry's host name");
+    Some(Registry {
+        host: host?,
+        ecr: ecr.unwrap_or_default(),
+        user,
+        password,
+        span: name_span(node),
+    })
 }
 
 fn decode_allow(d: &mut Diagnostics, node: &KdlNode) -> Option<Allow> {

@@ -8,8 +8,9 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::span::{Span, Spanned};
 use crate::values::{
-    AbsPath, Account, Backoff, Branch, CacheMode, Duration, Engine, EnvKey, ImageRef, Lint, LogGroup,
-    LogStream, Missing, Name, Order, Package, Progress, RelPath, RestartPolicy, Size, SsmRef, Text, Url,
+    AbsPath, Account, Backoff, Branch, CacheMode, Duration, Engine, EnvKey, HealthFailure, ImageRef, Lint,
+    LogGroup, LogStream, Missing, Name, Order, Package, Progress, RegistryHost, RelPath, RestartPolicy, Size,
+    SsmRef, Text, Url,
 };
 
 /// One Docker Compose deployment, described for deployc.
@@ -41,6 +42,9 @@ pub struct Spec {
     /// Shipping logs and metrics with the CloudWatch agent. Without it no agent config is rendered.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cloudwatch: Option<Cloudwatch>,
+    /// Registries the host logs in to before building and pulling.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub registry: Vec<Registry>,
     /// Lints silenced on purpose, each with its reason.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub allow: Vec<Allow>,
@@ -68,8 +72,9 @@ pub struct Project {
     #[serde(default = "default_user")]
     pub user: Spanned<Account>,
     /// The group the unit runs as; it must be allowed to use the container engine's socket.
-    #[serde(default = "default_group")]
-    pub group: Spanned<Account>,
+    /// Default: `docker`, or `root` with podman (whose socket belongs to root).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<Spanned<Account>>,
     /// Environment for the unit and the build script, in order.
     #[serde(default, skip_serializing_if = "Vars::is_empty")]
     pub env: Vars,
@@ -97,10 +102,6 @@ fn default_compose_file() -> Spanned<RelPath> {
 
 fn default_user() -> Spanned<Account> {
     Spanned::unspanned("root".parse().expect("a valid account"))
-}
-
-fn default_group() -> Spanned<Account> {
-    Spanned::unspanned("docker".parse().expect("a valid account"))
 }
 
 /// When systemd restarts the deployment.
@@ -219,6 +220,9 @@ pub struct Build {
     /// The container engine client.
     #[serde(default)]
     pub docker: Spanned<Engine>,
+    /// How many tagged images and build logs of each built service the host keeps.
+    #[serde(default = "default_keep")]
+    pub keep: Spanned<u32>,
 }
 
 impl Build {
@@ -245,8 +249,13 @@ impl Default for Build {
             ignored: Vec::new(),
             arg: Vars::default(),
             docker: Spanned::default(),
+            keep: default_keep(),
         }
     }
+}
+
+fn default_keep() -> Spanned<u32> {
+    Spanned::unspanned(5)
 }
 
 fn default_build_timeout() -> Spanned<Duration> {
@@ -267,8 +276,9 @@ pub struct Cache {
     /// Every later build.
     #[serde(default = "default_rebuild")]
     pub rebuild: Spanned<CacheMode>,
-    /// Skip a build when its inputs are unchanged and its image still exists.
-    #[serde(default)]
+    /// Skip a build when what the engine would send it (Dockerfile, context less
+    /// the ignore file's patterns, options) is unchanged and its image still exists.
+    #[serde(default = "default_skip_unchanged")]
     pub skip_unchanged: Spanned<bool>,
     /// Prune the builder cache when free disk is below this.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -280,7 +290,7 @@ impl Default for Cache {
         Cache {
             first_build: default_first_build(),
             rebuild: default_rebuild(),
-            skip_unchanged: Spanned::default(),
+            skip_unchanged: default_skip_unchanged(),
             prune_below: None,
         }
     }
@@ -292,6 +302,10 @@ fn default_first_build() -> Spanned<CacheMode> {
 
 fn default_rebuild() -> Spanned<CacheMode> {
     Spanned::unspanned(CacheMode::Cached)
+}
+
+fn default_skip_unchanged() -> Spanned<bool> {
+    Spanned::unspanned(true)
 }
 
 /// Symlinks from a directory outside the root into the root.
@@ -324,10 +338,11 @@ pub struct Timeouts {
     /// The whole start: preflight, builds, pull, up and health. Default: the worst-case budget deployc computes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub start: Option<Spanned<Duration>>,
-    /// The whole stop.
+    /// How long the containers get to stop, all of them; what is left then is killed.
     #[serde(default = "default_stop")]
     pub stop: Spanned<Duration>,
-    /// How long Compose lets containers stop before killing them; below `stop`. Default: `stop` less 30s (or half of a shorter `stop`).
+    /// How long Compose lets each container stop before killing it; below `stop`.
+    /// Default: each service's own `stop_grace_period` in the compose file.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub containers: Option<Spanned<Duration>>,
     /// The reload (`compose up` of the current images).
@@ -386,6 +401,9 @@ pub struct Health {
     /// How often they are tried.
     #[serde(default = "default_health_interval")]
     pub interval: Spanned<Duration>,
+    /// What a start whose health checks fail does with the containers.
+    #[serde(default)]
+    pub on_failure: Spanned<HealthFailure>,
 }
 
 pub fn default_health_timeout() -> Spanned<Duration> {
@@ -431,11 +449,16 @@ pub struct Host {
     /// The user-data log on the host.
     #[serde(default = "default_host_log")]
     pub log: Spanned<AbsPath>,
-    /// Write `user-data.sh.gz` instead of `user-data.sh` (cloud-init reads gzip user-data).
-    #[serde(default)]
+    /// Deliver `user-data.sh.gz` (cloud-init reads gzip user-data), written beside
+    /// the readable `user-data.sh` that reviewers diff; `#false` delivers `user-data.sh`.
+    #[serde(default = "default_gzip")]
     pub gzip: Spanned<bool>,
     #[serde(skip)]
     pub span: Span,
+}
+
+fn default_gzip() -> Spanned<bool> {
+    Spanned::unspanned(true)
 }
 
 fn default_docker_wait() -> Spanned<Duration> {
@@ -541,6 +564,25 @@ pub struct Metrics {
 
 fn default_metrics_interval() -> Spanned<Duration> {
     Spanned::unspanned(Duration::from_secs(60))
+}
+
+/// A container registry the host logs in to, with credentials it fetches itself.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct Registry {
+    /// The registry's host name, with its port if not the default.
+    pub host: Spanned<RegistryHost>,
+    /// An Amazon ECR registry: log in with `aws ecr get-login-password`.
+    #[serde(default)]
+    pub ecr: Spanned<bool>,
+    /// The user name to log in with, beside `password`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<Spanned<Text>>,
+    /// The SSM parameter holding the password or token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password: Option<Spanned<SsmRef>>,
+    #[serde(skip)]
+    pub span: Span,
 }
 
 /// A lint silenced on purpose.

@@ -5,8 +5,8 @@ use serde::Serialize;
 
 use crate::budget;
 use crate::model::Spec;
-use crate::validate::{COMPOSE_PROJECT_VAR, default_containers_stop};
-use crate::values::{AbsPath, CacheMode, Engine, Order, Progress, RestartPolicy};
+use crate::validate::COMPOSE_PROJECT_VAR;
+use crate::values::{AbsPath, CacheMode, Engine, HealthFailure, Order, Progress, RestartPolicy};
 
 /// Where deployc's own files go on the host.
 const UNIT_DIR: &str = "/etc/systemd/system";
@@ -14,8 +14,10 @@ const SCRIPT_DIR: &str = "/usr/local/libexec/deployc";
 const STATE_ROOT: &str = "deployc";
 const CLOUDWATCH_ETC: &str = "/opt/aws/amazon-cloudwatch-agent/etc";
 const CLOUDWATCH_CTL: &str = "/opt/aws/amazon-cloudwatch-agent/bin/amazon-cloudwatch-agent-ctl";
-/// A broken build may fail this many starts in a row before systemd gives up.
+/// A start that keeps failing quickly is tried this many times before systemd gives up.
 const START_LIMIT_BURST: u64 = 3;
+/// Exit statuses of the build script that no retry can fix: usage (1) and preflight (4).
+const NOT_RETRIED: [u8; 2] = [1, 4];
 
 #[derive(Clone, Debug, Serialize)]
 pub struct Plan {
@@ -44,10 +46,10 @@ pub struct Plan {
     pub min_free_disk_kib: Option<u64>,
     pub min_free_memory_kib: Option<u64>,
     pub prune_below_kib: Option<u64>,
+    /// Tagged images and build logs kept per built service.
+    pub keep: u32,
     /// Patterns each build context's `.dockerignore` must list.
     pub ignored: Vec<String>,
-    /// Directories left out of build fingerprints, relative to the context (`./vendor`).
-    pub fingerprint_prune: Vec<String>,
     pub cache: CachePlan,
     pub links: Vec<LinkPlan>,
     pub timeouts: TimeoutPlan,
@@ -56,6 +58,7 @@ pub struct Plan {
     pub hardening: Hardening,
     pub host: Option<HostPlan>,
     pub cloudwatch: Option<CloudwatchPlan>,
+    pub registries: Vec<RegistryPlan>,
 }
 
 /// Artifact file names in the output folder.
@@ -63,8 +66,18 @@ pub struct Plan {
 pub struct Files {
     pub unit: String,
     pub build_script: String,
+    /// The readable user-data, always written with a host.
     pub user_data: Option<String>,
+    /// The compressed user-data EC2 is given, when the spec gzips it.
+    pub user_data_gz: Option<String>,
     pub cloudwatch: Option<String>,
+}
+
+impl Files {
+    /// The user-data file EC2 is given.
+    pub fn delivered_user_data(&self) -> Option<&String> {
+        self.user_data_gz.as_ref().or(self.user_data.as_ref())
+    }
 }
 
 /// Installed paths on the host.
@@ -82,6 +95,12 @@ pub struct Paths {
     /// Holds one file per service that has been built on this host.
     pub markers_dir: String,
     pub fingerprints_dir: String,
+    /// One file per built service listing its tags, oldest first.
+    pub tags_dir: String,
+    /// One file per link target that the script made as a copy.
+    pub copies_dir: String,
+    /// Present while the last health check failed.
+    pub unhealthy_marker: String,
     pub compose_file: String,
     pub env_file: Option<String>,
 }
@@ -96,10 +115,17 @@ pub struct EnginePlan {
     /// `info --format` template printing where images and the build cache live.
     pub data_root_format: &'static str,
     pub image_id_format: &'static str,
+    /// `version --format` template printing the client's version.
+    pub client_version_format: &'static str,
+    /// `inspect --format` template: name, status, health (`none` without a
+    /// healthcheck) and restart count of a container.
+    pub container_state_format: &'static str,
     pub prune_args: Vec<&'static str>,
-    /// Arguments `build` always gets.
-    pub build_args: Vec<&'static str>,
     pub is_podman: bool,
+    /// How to get a Compose v2 that `<engine> compose` finds.
+    pub compose_hint: &'static str,
+    /// The oldest engine version whose `compose` works, as `major.minor`.
+    pub min_version: Option<&'static str>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -107,6 +133,9 @@ pub struct ComposePlan {
     pub project_name: String,
     /// Global options of `<engine> compose`, before the subcommand.
     pub options: Vec<String>,
+    /// Options of `down`: a per-container limit only when the spec sets one,
+    /// so each service's own `stop_grace_period` applies otherwise.
+    pub down_options: Vec<String>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -130,6 +159,7 @@ pub struct BuildPlan {
     pub ignore_files: Vec<String>,
     pub marker: String,
     pub fingerprint: String,
+    pub tags: String,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -144,6 +174,9 @@ pub struct LinkPlan {
     pub target: String,
     pub source: String,
     pub missing: &'static str,
+    /// The target is in a build context, and engines send a link out of the
+    /// context as a link: the source is copied instead.
+    pub copy: bool,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -151,8 +184,11 @@ pub struct TimeoutPlan {
     pub start_secs: u64,
     pub start: String,
     pub budget: String,
+    /// How long `down` may take before what is left is killed.
     pub stop_secs: u64,
-    pub containers_secs: u64,
+    /// `TimeoutStopSec=`: the graceful stop, the kill, and slack.
+    pub stop_limit_secs: u64,
+    pub stop_budget: String,
     pub reload_secs: u64,
     pub pull_secs: u64,
     pub up_secs: u64,
@@ -166,6 +202,7 @@ pub struct RestartPlan {
     pub delay_secs: u64,
     pub limit_interval_secs: u64,
     pub limit_burst: u64,
+    pub prevent_exit_status: Vec<u8>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -174,6 +211,8 @@ pub struct HealthPlan {
     pub http: Vec<HttpPlan>,
     pub timeout_secs: u64,
     pub interval_secs: u64,
+    /// `down` or `keep`: what a failed start does with the containers.
+    pub on_failure: &'static str,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -185,7 +224,10 @@ pub struct HttpPlan {
 /// Sandboxing choices that depend on the spec.
 #[derive(Clone, Debug, Serialize)]
 pub struct Hardening {
-    /// No health check needs the network: the engine socket is a file.
+    /// `CapabilityBoundingSet=`: root keeps only reading every file, as the
+    /// engine client must to send a build context that holds other users' files.
+    pub capabilities: Vec<&'static str>,
+    /// Nothing the unit runs itself needs the network: the engine socket is a file.
     pub private_network: bool,
     pub address_families: Vec<&'static str>,
     /// Every HTTP check targets this host.
@@ -244,12 +286,26 @@ pub struct CollectedFile {
     pub stream: String,
 }
 
+/// A registry login, with where its credentials come from.
+#[derive(Clone, Debug, Serialize)]
+pub struct RegistryPlan {
+    pub host: String,
+    /// Set for Amazon ECR: `aws ecr get-login-password --region`.
+    pub ecr_region: Option<String>,
+    pub user: Option<String>,
+    /// The SSM parameter holding the password.
+    pub parameter: Option<String>,
+}
+
 #[derive(Clone, Debug, Serialize)]
 pub struct MetricsPlan {
     pub interval_secs: u64,
     pub memory: bool,
     pub disk: Vec<String>,
 }
+
+/// BuildKit's progress setting, read by `docker build` with or without buildx.
+const BUILDKIT_PROGRESS_VAR: &str = "BUILDKIT_PROGRESS";
 
 /// Compose's own rule for project names: lowercase, and only `a-z0-9_-`.
 pub fn compose_project_name(spec: &Spec) -> String {
@@ -265,11 +321,9 @@ pub fn compose_project_name(spec: &Spec) -> String {
     }
 }
 
-fn engine_plan(engine: Engine, progress: Progress) -> EnginePlan {
-    let progress_args = match progress {
-        Progress::Plain => vec!["--progress=plain"],
-        Progress::Auto => vec![],
-    };
+const CONTAINER_STATE_FORMAT: &str = "{{.Name}} {{.State.Status}} {{if .State.Health}}{{.State.Health.Status}}{{else}}none{{end}} {{.RestartCount}}";
+
+fn engine_plan(engine: Engine) -> EnginePlan {
     match engine {
         Engine::Docker => EnginePlan {
             name: "docker",
@@ -277,21 +331,36 @@ fn engine_plan(engine: Engine, progress: Progress) -> EnginePlan {
             daemon_unit: "docker.service",
             data_root_format: "{{.DockerRootDir}}",
             image_id_format: "{{.Id}}",
+            client_version_format: "{{.Client.Version}}",
+            container_state_format: CONTAINER_STATE_FORMAT,
             prune_args: vec!["builder", "prune", "--force"],
-            build_args: progress_args,
             is_podman: false,
+            compose_hint: "install Docker Compose v2 where the docker CLI finds it: the docker-compose-plugin package, or its binary as /usr/libexec/docker/cli-plugins/docker-compose",
+            min_version: None,
         },
-        // Podman prints plain progress already and has no --progress flag.
         Engine::Podman => EnginePlan {
             name: "podman",
             binary: "/usr/bin/podman",
             daemon_unit: "podman.socket",
             data_root_format: "{{.Store.GraphRoot}}",
             image_id_format: "{{.Id}}",
+            client_version_format: "{{.Client.Version}}",
+            container_state_format: CONTAINER_STATE_FORMAT,
             prune_args: vec!["image", "prune", "--force"],
-            build_args: vec![],
             is_podman: true,
+            compose_hint: "podman compose needs podman 4.7 or newer and a compose provider (docker-compose or podman-compose) on PATH",
+            min_version: Some("4.7"),
         },
+    }
+}
+
+/// The unit's group: the spec's, else the one that may use the engine's socket.
+fn unit_group(spec: &Spec) -> String {
+    match (&spec.project.group, *spec.build.docker) {
+        (Some(group), _) => group.to_string(),
+        (None, Engine::Docker) => "docker".to_owned(),
+        // podman.socket belongs to root: root's group, since a podman-only host has no docker group.
+        (None, Engine::Podman) => "root".to_owned(),
     }
 }
 
@@ -308,7 +377,7 @@ pub fn plan(spec: &Spec, spec_file: &str) -> Plan {
     let build_script_name = format!("{project}-build.sh");
     let compose_file = root.join(&spec.project.compose_file);
     let env_file = spec.project.env_file.as_ref().map(|f| root.join(f));
-    let engine = engine_plan(*spec.build.docker, *spec.build.progress);
+    let engine = engine_plan(*spec.build.docker);
     let compose_project = compose_project_name(spec);
 
     let mut compose_options = Vec::new();
@@ -327,6 +396,7 @@ pub fn plan(spec: &Spec, spec_file: &str) -> Plan {
     let docker_config = format!("{state_dir}/docker-config");
     let markers_dir = format!("{state_dir}/built");
     let fingerprints_dir = format!("{state_dir}/fingerprints");
+    let tags_dir = format!("{state_dir}/tags");
     let mut env = vec![EnvVar {
         key: "DOCKER_CONFIG".into(),
         value: docker_config.clone(),
@@ -343,6 +413,16 @@ pub fn plan(spec: &Spec, spec_file: &str) -> Plan {
         env.push(EnvVar {
             key: COMPOSE_PROJECT_VAR.into(),
             value: compose_project.clone(),
+        });
+    }
+    // BuildKit's own setting: a `--progress` flag is refused by a Docker CLI without buildx.
+    if !engine.is_podman
+        && *spec.build.progress == Progress::Plain
+        && spec.project.env.get(BUILDKIT_PROGRESS_VAR).is_none()
+    {
+        env.push(EnvVar {
+            key: BUILDKIT_PROGRESS_VAR.into(),
+            value: "plain".into(),
         });
     }
     env.extend(spec.project.env.iter().map(|v| EnvVar {
@@ -399,6 +479,7 @@ pub fn plan(spec: &Spec, spec_file: &str) -> Plan {
                     .collect(),
                 marker: format!("{markers_dir}/{name}"),
                 fingerprint: format!("{fingerprints_dir}/{name}"),
+                tags: format!("{tags_dir}/{name}"),
                 service: name,
             })
         })
@@ -422,13 +503,12 @@ pub fn plan(spec: &Spec, spec_file: &str) -> Plan {
 
     let budget = budget::start_budget(spec);
     let start = spec.timeouts.start.as_ref().map_or(budget.rounded(), |s| **s);
-    let stop = *spec.timeouts.stop;
-    let containers = spec
-        .timeouts
-        .containers
-        .as_ref()
-        .map_or(default_containers_stop(stop), |c| **c);
+    let stop_budget = budget::stop_budget(spec);
     let restart_delay = spec.project.restart.delay.secs();
+    let down_options = match &spec.timeouts.containers {
+        Some(containers) => vec!["--timeout".to_owned(), containers.secs().to_string()],
+        None => Vec::new(),
+    };
 
     let health = match &spec.health {
         Some(h) => HealthPlan {
@@ -443,23 +523,34 @@ pub fn plan(spec: &Spec, spec_file: &str) -> Plan {
                 .collect(),
             timeout_secs: h.timeout.secs(),
             interval_secs: h.interval.secs(),
+            on_failure: h.on_failure.as_str(),
         },
         None => HealthPlan {
             running: spec.service.iter().map(|s| s.name.to_string()).collect(),
             http: Vec::new(),
             timeout_secs: crate::model::default_health_timeout().secs(),
             interval_secs: crate::model::default_health_interval().secs(),
+            on_failure: HealthFailure::default().as_str(),
         },
     };
 
+    let contexts: Vec<AbsPath> = spec
+        .service
+        .iter()
+        .filter_map(|s| s.build.as_ref().map(|b| root.join(&b.context)))
+        .collect();
     let links: Vec<LinkPlan> = spec
         .symlinks
         .iter()
         .flat_map(|group| {
-            group.link.iter().map(|link| LinkPlan {
-                target: root.join(&link.path).to_string(),
-                source: group.from.join(&link.path).to_string(),
-                missing: link.missing.as_str(),
+            group.link.iter().map(|link| {
+                let target = root.join(&link.path);
+                LinkPlan {
+                    copy: contexts.iter().any(|c| target.starts_with(c)),
+                    target: target.to_string(),
+                    source: group.from.join(&link.path).to_string(),
+                    missing: link.missing.as_str(),
+                }
             })
         })
         .collect();
@@ -529,14 +620,6 @@ pub fn plan(spec: &Spec, spec_file: &str) -> Plan {
         }
     });
 
-    let user_data_file = spec.host.as_ref().map(|h| {
-        if *h.gzip {
-            "user-data.sh.gz".to_owned()
-        } else {
-            "user-data.sh".to_owned()
-        }
-    });
-
     Plan {
         spec_file: spec_file.to_owned(),
         description: spec.project.description.as_ref().map_or_else(
@@ -547,7 +630,12 @@ pub fn plan(spec: &Spec, spec_file: &str) -> Plan {
         files: Files {
             unit: unit_name.clone(),
             build_script: build_script_name.clone(),
-            user_data: user_data_file,
+            user_data: spec.host.as_ref().map(|_| "user-data.sh".to_owned()),
+            user_data_gz: spec
+                .host
+                .as_ref()
+                .filter(|h| *h.gzip)
+                .map(|_| "user-data.sh.gz".to_owned()),
             cloudwatch: spec
                 .cloudwatch
                 .as_ref()
@@ -562,18 +650,22 @@ pub fn plan(spec: &Spec, spec_file: &str) -> Plan {
             lock: format!("{state_dir}/lock"),
             markers_dir,
             fingerprints_dir,
+            tags_dir,
+            copies_dir: format!("{state_dir}/copies"),
+            unhealthy_marker: format!("{state_dir}/unhealthy"),
             state_dir,
             state_directory,
             compose_file: compose_file.to_string(),
             env_file: env_file.map(|f| f.to_string()),
         },
         user: spec.project.user.to_string(),
-        group: spec.project.group.to_string(),
+        group: unit_group(spec),
         is_root: spec.project.user.as_str() == "root",
         engine,
         compose: ComposePlan {
             project_name: compose_project,
             options: compose_options,
+            down_options,
         },
         env,
         build_names: builds.iter().map(|b| b.service.clone()).collect(),
@@ -588,8 +680,8 @@ pub fn plan(spec: &Spec, spec_file: &str) -> Plan {
         min_free_disk_kib: spec.build.min_free_disk.as_ref().map(|s| s.kib()),
         min_free_memory_kib: spec.build.min_free_memory.as_ref().map(|s| s.kib()),
         prune_below_kib: spec.cache.prune_below.as_ref().map(|s| s.kib()),
+        keep: *spec.build.keep,
         ignored: spec.build.ignored.iter().map(|p| p.to_string()).collect(),
-        fingerprint_prune: fingerprint_prune(spec),
         cache: CachePlan {
             first_build_no_cache: *spec.cache.first_build == CacheMode::NoCache,
             rebuild_no_cache: *spec.cache.rebuild == CacheMode::NoCache,
@@ -600,8 +692,9 @@ pub fn plan(spec: &Spec, spec_file: &str) -> Plan {
             start_secs: start.secs(),
             start: start.to_string(),
             budget: budget.breakdown(),
-            stop_secs: stop.secs(),
-            containers_secs: containers.secs(),
+            stop_secs: spec.timeouts.stop.secs(),
+            stop_limit_secs: stop_budget.total().secs(),
+            stop_budget: stop_budget.breakdown(),
             reload_secs: spec.timeouts.reload.secs(),
             pull_secs: spec.timeouts.pull.secs(),
             up_secs: spec.timeouts.up.secs(),
@@ -615,14 +708,29 @@ pub fn plan(spec: &Spec, spec_file: &str) -> Plan {
                 RestartPolicy::Always => unreachable!("validation rejects restart \"always\""),
             },
             delay_secs: restart_delay,
-            // Wide enough to hold every failed start, so the limit can trigger.
-            limit_interval_secs: START_LIMIT_BURST * (start.secs() + restart_delay) + 60,
+            // Holds the starts that fail early (the engine is down, a pull fails)
+            // so such a loop stops, without refusing ordinary deploys for hours.
+            limit_interval_secs: START_LIMIT_BURST * (restart_delay + budget::PREFLIGHT.secs())
+                + budget::SLACK.secs(),
             limit_burst: START_LIMIT_BURST,
+            prevent_exit_status: NOT_RETRIED.to_vec(),
         },
         health,
         hardening,
         host,
         cloudwatch,
+        registries: spec
+            .registry
+            .iter()
+            .map(|r| RegistryPlan {
+                host: r.host.to_string(),
+                ecr_region: r
+                    .ecr
+                    .then(|| r.host.ecr_region().expect("validated ECR host").to_owned()),
+                user: r.user.as_ref().map(|u| u.to_string()),
+                parameter: r.password.as_ref().map(|p| p.parameter().to_owned()),
+            })
+            .collect(),
         project,
     }
 }
@@ -652,24 +760,11 @@ fn host_packages(spec: &Spec, host: &crate::model::Host) -> Vec<String> {
     packages
 }
 
-/// Plain directory patterns of `ignored` (`vendor/`, `/node_modules`) as
-/// `find` paths: Docker never sends them, so they cannot change a build.
-fn fingerprint_prune(spec: &Spec) -> Vec<String> {
-    spec.build
-        .ignored_paths()
-        .filter(|p| {
-            !p.is_empty()
-                && p.chars()
-                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '/'))
-                && !p.split('/').any(|part| part == "..")
-        })
-        .map(|p| format!("./{p}"))
-        .collect()
-}
-
 fn hardening(spec: &Spec, root: &AbsPath, log_dir: &AbsPath, health: &HealthPlan) -> Hardening {
-    let needs_network = !health.http.is_empty();
+    // HTTP checks, and registry logins that fetch credentials from AWS.
+    let needs_network = !health.http.is_empty() || !spec.registry.is_empty();
     let localhost_only = needs_network
+        && spec.registry.is_empty()
         && spec.health.iter().flat_map(|h| &h.http).all(|c| {
             let host = c.url.host();
             host == "localhost" || host == "::1" || host.starts_with("127.")
@@ -690,6 +785,11 @@ fn hardening(spec: &Spec, root: &AbsPath, log_dir: &AbsPath, health: &HealthPlan
     used.extend(spec.symlinks.iter().map(|s| s.from.value.clone()));
     let under_home = used.iter().any(|p| homes.iter().any(|h| p.starts_with(h)));
     Hardening {
+        capabilities: if spec.project.user.as_str() == "root" {
+            vec!["CAP_DAC_READ_SEARCH"]
+        } else {
+            Vec::new()
+        },
         private_network: !needs_network,
         address_families: if needs_network {
             vec!["AF_UNIX", "AF_INET", "AF_INET6"]

@@ -173,6 +173,9 @@ pub enum Problem {
     InvalidLogStream {
         value: String,
     },
+    InvalidRegistry {
+        value: String,
+    },
     DuplicateKey {
         key: String,
     },
@@ -218,6 +221,15 @@ pub enum Problem {
     DuplicateAllow {
         lint: Lint,
     },
+    RegistryCredentials {
+        host: String,
+    },
+    NotEcr {
+        host: String,
+    },
+    DuplicateRegistry {
+        host: String,
+    },
     InvalidImageName {
         image: String,
     },
@@ -232,6 +244,11 @@ pub enum Problem {
     ContainerStopNotBelowStop {
         containers: String,
         stop: String,
+    },
+    EnvFileInContext {
+        env_file: String,
+        service: String,
+        pattern: String,
     },
     LiteralSecret {
         what: String,
@@ -325,6 +342,7 @@ impl Problem {
             InvalidPackage { .. } => "E0218",
             InvalidBranch { .. } => "E0219",
             InvalidLogGroup { .. } | InvalidLogStream { .. } => "E0220",
+            InvalidRegistry { .. } => "E0223",
             DuplicateKey { .. } => "E0221",
             UnsupportedVersion { .. } => "E0301",
             DuplicateService { .. } => "E0302",
@@ -345,10 +363,14 @@ impl Problem {
             AllowAnError { .. } => "E0317",
             DuplicateAllow { .. } => "E0318",
             InvalidImageName { .. } => "E0319",
+            RegistryCredentials { .. } => "E0320",
+            NotEcr { .. } => "E0321",
+            DuplicateRegistry { .. } => "E0322",
             StartBudget { .. } => "E0401",
             ContainerStopNotBelowStop { .. } => "E0402",
             LiteralSecret { .. } => "E0403",
             UserDataTooLarge { .. } => "E0404",
+            EnvFileInContext { .. } => "E0405",
             ParallelMemory { .. } => "W0501",
             ArgOverride { .. } => "W0502",
             UnpinnedImage { .. } => "W0503",
@@ -462,6 +484,7 @@ impl Problem {
             InvalidBranch { value } => format!("invalid branch name `{value}`"),
             InvalidLogGroup { value } => format!("invalid log group name `{value}`"),
             InvalidLogStream { value } => format!("invalid log stream name `{value}`"),
+            InvalidRegistry { value } => format!("invalid registry `{value}`"),
             DuplicateKey { key } => format!("`{key}` is set twice"),
             UnsupportedVersion { version } => format!("unsupported spec version {version}"),
             DuplicateService { name } => format!("service `{name}` is defined twice"),
@@ -483,6 +506,9 @@ impl Problem {
             AllowNotALint { name, .. } => format!("`{name}` is not a lint"),
             AllowAnError { name } => format!("`{name}` is an error, not a lint"),
             DuplicateAllow { lint } => format!("`{lint}` is allowed twice"),
+            RegistryCredentials { host } => format!("`registry \"{host}\"` needs one way to log in"),
+            NotEcr { host } => format!("`{host}` is not an Amazon ECR registry"),
+            DuplicateRegistry { host } => format!("registry `{host}` is given twice"),
             InvalidImageName { image } => {
                 format!("the image of this service would be `{image}`, which Docker refuses")
             }
@@ -493,6 +519,11 @@ impl Problem {
                 format!("containers get {containers} to stop, which is not below the stop timeout {stop}")
             }
             LiteralSecret { what } => format!("{what} looks like a secret written into the spec"),
+            EnvFileInContext {
+                env_file, service, ..
+            } => format!(
+                "the env-file `{env_file}` is in the build context of `{service}`, so its build would be sent the secrets"
+            ),
             UserDataTooLarge { size, .. } => format!(
                 "user-data is {size} bytes, {} over EC2's limit of {USER_DATA_LIMIT} bytes",
                 size - USER_DATA_LIMIT
@@ -654,6 +685,7 @@ impl Problem {
             InvalidBranch { .. } => "write a plain branch name such as \"main\"".into(),
             InvalidLogGroup { .. } => "log group names use letters, digits and `.`, `-`, `_`, `/`, `#`".into(),
             InvalidLogStream { .. } => "log stream names may not contain `:` or `*`".into(),
+            InvalidRegistry { .. } => "write the registry's host name, with its port if not the default, such as \"ghcr.io\" or \"123456789012.dkr.ecr.eu-west-1.amazonaws.com\"".into(),
             DuplicateKey { .. } => "remove one of them".into(),
             UnsupportedVersion { .. } => "this deployc understands `version 1`".into(),
             DuplicateService { .. } => "service names must be unique; rename or remove one".into(),
@@ -677,13 +709,19 @@ impl Problem {
             AllowNotALint { .. } => format!("lints are {}", list(Lint::WORDS)),
             AllowAnError { .. } => format!("only warnings can be allowed: {}", list(Lint::WORDS)),
             DuplicateAllow { .. } => "remove one of them".into(),
+            RegistryCredentials { .. } => "use `ecr=#true` for Amazon ECR, or `user=\"...\" password=\"ssm:/...\"` for a registry that takes a password or token".into(),
+            NotEcr { .. } => "ECR registries are named `<account>.dkr.ecr.<region>.amazonaws.com`; for another registry use `user=\"...\" password=\"ssm:/...\"`".into(),
+            DuplicateRegistry { .. } => "remove one of them".into(),
             InvalidImageName { .. } => "built images are named `<compose project>-<service>`, as Compose names them; Docker wants lowercase letters and digits separated by single `.`, `_`, `__` or dashes, so rename the service or the project".into(),
             StartBudget { budget, .. } => format!(
                 "set `start \"{budget}\"` or longer, or leave `start` out and deployc uses the budget"
             ),
             ContainerStopNotBelowStop { .. } => "give containers less time than systemd gives the whole stop, such as `stop \"2m\" containers=\"90s\"`".into(),
+            EnvFileInContext { pattern, .. } => format!(
+                "add `ignored \"{pattern}\"` to `build`: the engine then leaves the file out, and the preflight checks that the context's ignore file lists it; `COPY . .` would otherwise bake the secrets into the image"
+            ),
             LiteralSecret { .. } => "keep secrets in SSM: `token=\"ssm:/...\"` for the repository, `env-file from=\"ssm:/...\"` for the services".into(),
-            UserDataTooLarge { gzipped: false, .. } => "add `gzip #true` to `host`: cloud-init reads gzip'd user-data, and the scripts shrink to about a third".into(),
+            UserDataTooLarge { gzipped: false, .. } => "remove `gzip #false` from `host`: cloud-init reads gzip'd user-data, and the scripts shrink to about a third".into(),
             UserDataTooLarge { gzipped: true, .. } => "move services into their own spec, each with its own `host`".into(),
             ParallelMemory { .. } => "lower `max`, or raise `min-free memory` to what the builds need at once".into(),
             ArgOverride { key, .. } => format!(

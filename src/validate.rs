@@ -24,6 +24,8 @@ pub fn validate(spec: &Spec, d: &mut Diagnostics) {
     check_image_names(spec, d);
     check_secrets(spec, d);
     check_timeouts(spec, d);
+    check_registries(spec, d);
+    check_env_file_context(spec, d);
 
     let mut warnings = Diagnostics::default();
     lint_parallel_memory(spec, &mut warnings);
@@ -143,6 +145,7 @@ fn check_build(spec: &Spec, d: &mut Diagnostics) {
         (Order::Parallel, Some(max)) => range(d, "`max`", 1, 64, (**max).into(), max.span),
         (Order::Sequential, None) => {}
     }
+    range(d, "`keep`", 1, 100, (*build.keep).into(), build.keep.span);
     if *spec.project.restart.policy == RestartPolicy::Always {
         d.report(Problem::RestartAlways, spec.project.restart.policy.span);
     }
@@ -387,16 +390,6 @@ fn check_secrets(spec: &Spec, d: &mut Diagnostics) {
     }
 }
 
-/// The containers' stop timeout when the spec gives none: `stop` less 30s,
-/// or half of a `stop` of a minute or less.
-pub fn default_containers_stop(stop: Duration) -> Duration {
-    if stop.secs() > 60 {
-        Duration::from_secs(stop.secs() - 30)
-    } else {
-        Duration::from_secs(stop.secs() / 2)
-    }
-}
-
 fn check_timeouts(spec: &Spec, d: &mut Diagnostics) {
     let t = &spec.timeouts;
     if let Some(containers) = &t.containers
@@ -425,6 +418,87 @@ fn check_timeouts(spec: &Spec, d: &mut Diagnostics) {
                 start.span,
             );
         }
+    }
+}
+
+fn check_registries(spec: &Spec, d: &mut Diagnostics) {
+    let mut first: HashMap<&str, Span> = HashMap::new();
+    for registry in &spec.registry {
+        let host = registry.host.as_str();
+        if let Some(span) = first.get(host) {
+            d.push(
+                Diagnostic::new(
+                    Problem::DuplicateRegistry {
+                        host: host.to_owned(),
+                    },
+                    registry.host.span,
+                )
+                .with_related(*span, "first given here"),
+            );
+        } else {
+            first.insert(host, registry.host.span);
+        }
+        let password_login = registry.user.is_some() && registry.password.is_some();
+        let partial = registry.user.is_some() != registry.password.is_some();
+        if *registry.ecr {
+            if registry.host.ecr_region().is_none() {
+                d.report(
+                    Problem::NotEcr {
+                        host: host.to_owned(),
+                    },
+                    registry.ecr.span,
+                );
+            }
+            if registry.user.is_some() || registry.password.is_some() {
+                d.report(
+                    Problem::RegistryCredentials {
+                        host: host.to_owned(),
+                    },
+                    registry.span,
+                );
+            }
+        } else if !password_login || partial {
+            d.report(
+                Problem::RegistryCredentials {
+                    host: host.to_owned(),
+                },
+                registry.span,
+            );
+        }
+    }
+}
+
+/// An env-file holds the services' secrets; a build context that holds it sends
+/// it to the engine with every build unless the ignore file leaves it out.
+fn check_env_file_context(spec: &Spec, d: &mut Diagnostics) {
+    let (Some(env_file), Some(root)) = (&spec.project.env_file, spec.project.root_or_default()) else {
+        return;
+    };
+    let path = root.join(env_file);
+    let mut reported: Vec<&str> = Vec::new();
+    for service in &spec.service {
+        let Some(build) = &service.build else { continue };
+        let context = root.join(&build.context);
+        if !path.starts_with(&context) || reported.contains(&build.context.as_str()) {
+            continue;
+        }
+        let pattern = path.as_str()[context.as_str().len()..].trim_start_matches('/');
+        if spec.build.ignored_paths().any(|p| p == pattern) {
+            continue;
+        }
+        reported.push(build.context.as_str());
+        let mut diagnostic = Diagnostic::new(
+            Problem::EnvFileInContext {
+                env_file: env_file.to_string(),
+                service: service.name.to_string(),
+                pattern: pattern.to_owned(),
+            },
+            env_file.span,
+        );
+        if build.context.span.range().is_some() {
+            diagnostic = diagnostic.with_related(build.context.span, "the build context");
+        }
+        d.push(diagnostic);
     }
 }
 

@@ -421,6 +421,47 @@ impl FromStr for Branch {
 }
 
 string_newtype!(
+    /// A container registry's host name, with an optional port: `ghcr.io`, `registry.example.com:5000`.
+    RegistryHost,
+    r"^[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:[0-9]{1,5})?$"
+);
+
+impl RegistryHost {
+    /// The AWS region of an Amazon ECR registry (`<account>.dkr.ecr.<region>.amazonaws.com`).
+    pub fn ecr_region(&self) -> Option<&str> {
+        let rest = self.0.split_once(".dkr.ecr.")?.1;
+        let region = rest.strip_suffix(".amazonaws.com")?;
+        (!region.is_empty() && !region.contains('.')).then_some(region)
+    }
+}
+
+impl FromStr for RegistryHost {
+    type Err = Problem;
+    fn from_str(s: &str) -> Result<Self, Problem> {
+        let (name, port) = match s.split_once(':') {
+            Some((name, port)) => (name, Some(port)),
+            None => (s, None),
+        };
+        let name_ok = name.len() <= 253
+            && !name.is_empty()
+            && name.split('.').all(|label| {
+                !label.is_empty()
+                    && !label.starts_with('-')
+                    && !label.ends_with('-')
+                    && label
+                        .chars()
+                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+            });
+        let port_ok = port.is_none_or(|p| p.parse::<u16>().is_ok_and(|n| n > 0));
+        if name_ok && port_ok {
+            Ok(RegistryHost(s.to_owned()))
+        } else {
+            Err(Problem::InvalidRegistry { value: s.to_owned() })
+        }
+    }
+}
+
+string_newtype!(
     /// A CloudWatch Logs log group name.
     LogGroup,
     r"^[.\-_/#A-Za-z0-9]{1,512}$"
@@ -763,6 +804,18 @@ keyword_enum!(
 );
 
 keyword_enum!(
+    /// What a start whose health checks fail does with the containers it started.
+    #[derive(Default)]
+    HealthFailure {
+        /// Stop and remove them: the unit failed, so nothing of it runs.
+        #[default]
+        Down = "down",
+        /// Leave them running, degraded, for someone to look at; the unit still fails.
+        Keep = "keep",
+    }
+);
+
+keyword_enum!(
     /// A lint that `allow` can silence.
     Lint {
         /// Parallel builds whose expected memory exceeds `min-free memory`.
@@ -856,5 +909,26 @@ mod tests {
         assert!(url.has_userinfo());
         assert_eq!(url.host(), "github.com");
         assert_eq!("http://[::1]:8080/h".parse::<Url>().unwrap().host(), "::1");
+    }
+
+    #[test]
+    fn registry_hosts_and_ecr_regions() {
+        let ecr: RegistryHost = "123456789012.dkr.ecr.eu-west-1.amazonaws.com".parse().unwrap();
+        assert_eq!(ecr.ecr_region(), Some("eu-west-1"));
+        assert_eq!("ghcr.io".parse::<RegistryHost>().unwrap().ecr_region(), None);
+        assert!("127.0.0.1:5000".parse::<RegistryHost>().is_ok());
+        for bad in [
+            "",
+            "GHCR.io",
+            "ghcr.io/x",
+            "-a.io",
+            "a..io",
+            "a.io:",
+            "a.io:0",
+            "a.io:70000",
+            "https://a.io",
+        ] {
+            assert!(bad.parse::<RegistryHost>().is_err(), "{bad:?} should be rejected");
+        }
     }
 }

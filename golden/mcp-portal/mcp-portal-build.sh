@@ -3,13 +3,14 @@
 # The build script of mcp-portal: installed as /usr/local/libexec/deployc/mcp-portal-build.sh, run by mcp-portal.service.
 #
 # Usage: mcp-portal-build.sh COMMAND
-#   preflight          check the engine, free disk and memory, paths, symlinks and ignore files
+#   preflight          check the engine, compose, registries, free disk and memory, paths, links and ignore files
 #   build [SERVICE...] build images, each under its time limit (default: every built service)
-#   pull               pull the external images
+#   pull               pull the external images; a local copy is used when the registry cannot be reached
 #   health             wait until every health check passes
+#   stop               stop and remove the containers, killing what outlives the stop timeout
 #   help               show this text
 # Exit codes: 0 ok, 1 usage, 2 build or pull failed or timed out,
-#             3 container engine unavailable, 4 preflight failed, 5 health check failed.
+#             3 container engine or compose unavailable, 4 preflight failed, 5 health check failed.
 # DEPLOYC_TAG sets the tag of built images and build logs (default: the UTC time).
 if ((BASH_VERSINFO[0] * 100 + BASH_VERSINFO[1] < 404)); then
     echo "${0##*/}: error: needs bash 4.4 or newer, this is $BASH_VERSION" >&2
@@ -21,14 +22,20 @@ shopt -s inherit_errexit
 # Decided by deployc from the spec.
 readonly ENGINE=docker
 readonly ENGINE_UNIT=docker.service
+readonly COMPOSE_HINT='install Docker Compose v2 where the docker CLI finds it: the docker-compose-plugin package, or its binary as /usr/libexec/docker/cli-plugins/docker-compose'
 readonly UNIT=mcp-portal.service
 readonly STATE_DIR=/var/lib/deployc/mcp-portal
 readonly LOCK_FILE=/var/lib/deployc/mcp-portal/lock
 readonly COMPOSE_FILE=/opt/mcp-portal/docker-compose.prod.yaml
+readonly -a COMPOSE_OPTIONS=(--project-name mcp_portal --project-directory /opt/mcp-portal --file /opt/mcp-portal/docker-compose.prod.yaml)
+readonly -a DOWN_OPTIONS=(--timeout 90)
+readonly STOP_LIMIT=120
+readonly COPIES_DIR=/var/lib/deployc/mcp-portal/copies
 readonly MARKERS_DIR=/var/lib/deployc/mcp-portal/built
+readonly TAGS_DIR=/var/lib/deployc/mcp-portal/tags
+readonly KEEP=5
 readonly LOG_DIR=/var/log/mcp-portal
 readonly LOG_FALLBACK=/tmp
-readonly -a COMPOSE_OPTIONS=(--project-name mcp_portal --project-directory /opt/mcp-portal --file /opt/mcp-portal/docker-compose.prod.yaml)
 readonly -a BUILT=(backend frontend)
 readonly -a PULLS=(postgres:16.4 redis:7.4-alpine nginx:1.27-alpine)
 readonly PULL_LIMIT=600
@@ -38,6 +45,7 @@ readonly MIN_FREE_MEMORY_KIB=2097152
 readonly PRUNE_BELOW_KIB=15728640
 readonly PRUNE_LIMIT=240
 readonly -a IGNORED=(node_modules/ .git/)
+readonly FINGERPRINTS_DIR=/var/lib/deployc/mcp-portal/fingerprints
 readonly FIRST_BUILD=no-cache
 readonly REBUILD=cached
 readonly PARALLEL=0
@@ -47,6 +55,8 @@ readonly -a HTTP_URLS=(http://localhost:8080/health)
 readonly -a HTTP_STATUS=(200)
 readonly HEALTH_TIMEOUT=300
 readonly HEALTH_INTERVAL=5
+readonly ON_FAILURE=down
+readonly UNHEALTHY_MARKER=/var/lib/deployc/mcp-portal/unhealthy
 
 # One built service's settings: dockerfile, context, image, limit, marker, options, ...
 load_service() {
@@ -57,6 +67,8 @@ load_service() {
             image=mcp_portal-backend
             limit=1200
             marker=/var/lib/deployc/mcp-portal/built/backend
+            tags_file=/var/lib/deployc/mcp-portal/tags/backend
+            fingerprint_file=/var/lib/deployc/mcp-portal/fingerprints/backend
             ignore_files=(/opt/mcp-portal/Dockerfile.portal.dockerignore /opt/mcp-portal/.dockerignore)
             requires=(/opt/mcp-portal/cmd /opt/mcp-portal/go.mod /opt/mcp-portal/go.sum /opt/mcp-portal/pkg)
             build_options=(--target production)
@@ -67,6 +79,8 @@ load_service() {
             image=mcp_portal-frontend
             limit=1500
             marker=/var/lib/deployc/mcp-portal/built/frontend
+            tags_file=/var/lib/deployc/mcp-portal/tags/frontend
+            fingerprint_file=/var/lib/deployc/mcp-portal/fingerprints/frontend
             ignore_files=(/opt/mcp-portal/Dockerfile.frontend.dockerignore /opt/mcp-portal/.dockerignore)
             requires=()
             build_options=(--target production)
@@ -74,8 +88,8 @@ load_service() {
         *) return 1 ;;
     esac
 }
-dockerfile='' context='' image='' limit=0 marker='' requires=() build_options=()
-ignore_files=()
+dockerfile='' context='' image='' limit=0 marker='' tags_file='' ignore_files=() requires=() build_options=()
+fingerprint_file=''
 log_dir='' tag='' results=''
 
 readonly SCRIPT=${0##*/}
@@ -96,9 +110,9 @@ die() {
 }
 
 usage() {
-    printf '%s\n' "Usage: $SCRIPT preflight | build [SERVICE...] | pull | health | help" \
+    printf '%s\n' "Usage: $SCRIPT preflight | build [SERVICE...] | pull | health | stop | help" \
         "Built services: ${BUILT[*]:-none}" \
-        "Exit codes: 0 ok, 1 usage, 2 build or pull failed, 3 engine unavailable, 4 preflight failed, 5 unhealthy"
+        "Exit codes: 0 ok, 1 usage, 2 build or pull failed, 3 engine or compose unavailable, 4 preflight failed, 5 unhealthy"
 }
 
 now() { date -u +%Y-%m-%dT%H:%M:%SZ; }
@@ -125,6 +139,36 @@ engine_ready() { # STAGE
     echo "$1: $ENGINE answers"
 }
 
+# `up`, `down` and the image-name check all need `<engine> compose`.
+compose_ready() {
+    local version
+    if ! version=$("$ENGINE" compose version 2>&1); then
+        printf '%s\n' "$version" >&2
+        die 3 "$ENGINE compose does not work here; $COMPOSE_HINT"
+    fi
+    echo "preflight: ${version%%$'\n'*}"
+}
+
+# Says which builder `build` gets: Docker 23+ builds with BuildKit only through the buildx plugin.
+report_builder() {
+    local client buildx builder
+    client=$("$ENGINE" version --format '{{.Client.Version}}' 2>/dev/null) || client=unknown
+    buildx=$("$ENGINE" buildx version 2>/dev/null) || buildx=''
+    local major=${client%%.*}
+    [[ $major =~ ^[0-9]+$ ]] || major=0
+    if [[ ${DOCKER_BUILDKIT-} == 0 ]]; then
+        builder='the legacy builder (DOCKER_BUILDKIT=0)'
+    elif [[ -n $buildx ]] && ((major >= 23)); then
+        builder="BuildKit through ${buildx%%$'\n'*}"
+    elif [[ ${DOCKER_BUILDKIT-} == 1 ]]; then
+        ((major < 23)) || die 4 "DOCKER_BUILDKIT=1, but docker $client has no buildx plugin and would refuse every build; install docker-buildx-plugin or unset DOCKER_BUILDKIT"
+        builder='BuildKit (DOCKER_BUILDKIT=1)'
+    else
+        builder='the legacy builder (no buildx plugin here)'
+    fi
+    echo "preflight: docker $client builds with $builder"
+}
+
 free_kib() { df -Pk -- "$1" | awk 'NR == 2 { print $4 }'; }
 
 check_resources() {
@@ -148,15 +192,45 @@ check_resources() {
         die 4 "only $(mib "$memory") of memory available, the spec asks for $(mib "$MIN_FREE_MEMORY_KIB") (min-free memory); stop other work first"
 }
 
-# link TARGET SOURCE MISSING: TARGET becomes a symlink to SOURCE.
+# A copy this script made is recorded, so that nothing else is ever replaced by one.
+copy_record() { printf '%s/%s' "$COPIES_DIR" "${1//\//%}"; }
+
+# copy_in TARGET SOURCE: TARGET becomes a fresh copy of SOURCE. An engine sends
+# a link in a build context as a link, so a build could not read through it.
+copy_in() {
+    local target=$1 source=$2 record
+    record=$(copy_record "$target")
+    if [[ -e $target && ! -L $target && ! -e $record ]]; then
+        die 4 "$target exists and is not a copy this script made of $source; move it away so the copy can take its place"
+    fi
+    rm -rf -- "$target.deployc-copy"
+    cp -R -H --preserve=mode,timestamps -- "$source" "$target.deployc-copy" ||
+        die 4 "could not copy $source to $target"
+    mkdir -p -- "$COPIES_DIR"
+    : >"$record"
+    rm -rf -- "$target"
+    mv -- "$target.deployc-copy" "$target"
+    echo "preflight: $target is a copy of $source (it is in a build context, which cannot follow a link)"
+}
+
+# link TARGET SOURCE MISSING COPY: TARGET becomes a symlink to SOURCE, or a copy of it.
 link() {
-    local target=$1 source=$2 missing=$3
+    local target=$1 source=$2 missing=$3 copy=$4 record
     if [[ -e $source ]]; then
+        if ((copy)); then
+            copy_in "$target" "$source"
+            return
+        fi
         [[ ! -e $target || -L $target ]] ||
             die 4 "$target exists and is not a symlink; move it away so it can link to $source"
         ln -sfn -- "$source" "$target"
         echo "preflight: $target -> $source"
         return
+    fi
+    record=$(copy_record "$target")
+    if [[ -e $record ]]; then
+        rm -rf -- "$target" "$record"
+        echo "preflight: $source is gone; removed the copy at $target"
     fi
     case $missing in
         empty-dir)
@@ -170,12 +244,12 @@ link() {
 }
 
 make_links() {
-    link /opt/mcp-portal/cmd /opt/docker/appdata/mcp-hub-gateway/cmd fail
-    link /opt/mcp-portal/vendor /opt/docker/appdata/mcp-hub-gateway/vendor fail
-    link /opt/mcp-portal/go.mod /opt/docker/appdata/mcp-hub-gateway/go.mod fail
-    link /opt/mcp-portal/go.sum /opt/docker/appdata/mcp-hub-gateway/go.sum fail
-    link /opt/mcp-portal/docker /opt/docker/appdata/mcp-hub-gateway/docker fail
-    link /opt/mcp-portal/pkg /opt/docker/appdata/mcp-hub-gateway/pkg empty-dir
+    link /opt/mcp-portal/cmd /opt/docker/appdata/mcp-hub-gateway/cmd fail 1
+    link /opt/mcp-portal/vendor /opt/docker/appdata/mcp-hub-gateway/vendor fail 1
+    link /opt/mcp-portal/go.mod /opt/docker/appdata/mcp-hub-gateway/go.mod fail 1
+    link /opt/mcp-portal/go.sum /opt/docker/appdata/mcp-hub-gateway/go.sum fail 1
+    link /opt/mcp-portal/docker /opt/docker/appdata/mcp-hub-gateway/docker fail 1
+    link /opt/mcp-portal/pkg /opt/docker/appdata/mcp-hub-gateway/pkg empty-dir 1
 }
 
 need() { [[ -e $1 ]] || die 4 "$1 does not exist ($2); create it or fix the spec"; }
@@ -192,6 +266,17 @@ check_paths() {
         done
     done
     echo "preflight: every required path exists"
+}
+
+# The ignore file the engine reads for the loaded service, or nothing.
+ignore_file() {
+    local candidate
+    for candidate in "${ignore_files[@]}"; do
+        if [[ -f $candidate ]]; then
+            printf '%s' "$candidate"
+            return
+        fi
+    done
 }
 
 # An ignore-file line and a pattern match when they differ only by a leading or trailing slash.
@@ -213,16 +298,10 @@ lists_pattern() {
 }
 
 check_ignore_files() {
-    local service file candidate pattern
+    local service file pattern
     for service in "${BUILT[@]}"; do
         load_service "$service"
-        file=''
-        for candidate in "${ignore_files[@]}"; do
-            if [[ -f $candidate ]]; then
-                file=$candidate
-                break
-            fi
-        done
+        file=$(ignore_file)
         [[ -n $file ]] || die 4 "$service has no ignore file (looked for ${ignore_files[*]}); create one listing: ${IGNORED[*]}"
         for pattern in "${IGNORED[@]}"; do
             lists_pattern "$file" "$pattern" || die 4 "$file does not list $pattern; add the line: $pattern"
@@ -231,27 +310,28 @@ check_ignore_files() {
     echo "preflight: ignore files list ${IGNORED[*]}"
 }
 
-# Compose must expect the images under the names they are built with, or `up` would not use them.
+# Compose must expect the images under the names they are built with, or `up`
+# would not use them. `config --images SERVICE` also names the images of the
+# services it depends on, so one of its lines must be the built image.
 check_image_names() {
-    local service named
-    if ! "$ENGINE" compose version >/dev/null 2>&1; then
-        echo "preflight: no $ENGINE compose here; image names not compared with the compose file"
-        return
-    fi
+    local service named line
     for service in "${BUILT[@]}"; do
         load_service "$service"
-        named=$("$ENGINE" compose "${COMPOSE_OPTIONS[@]}" config --images "$service" 2>/dev/null) || {
-            echo "$SCRIPT: warning: could not read the image name of $service from the compose file"
-            continue
-        }
-        [[ $named == "$image" || $named == "$image:latest" ]] ||
-            die 4 "the compose file names the image of $service $named, but it is built as $image; remove image: from $service in $COMPOSE_FILE"
+        named=$("$ENGINE" compose "${COMPOSE_OPTIONS[@]}" config --images "$service" 2>&1) ||
+            die 4 "the compose file does not load: $named"
+        while IFS= read -r line; do
+            [[ $line != "$image" && $line != "$image:latest" ]] || continue 2
+        done <<<"$named"
+        die 4 "the compose file does not expect $service's image as $image (it names: ${named//$'\n'/, }); remove image: from $service in $COMPOSE_FILE"
     done
+    echo "preflight: the compose file expects the images built here"
 }
 
 cmd_preflight() {
     fail_code=4
     engine_ready preflight
+    compose_ready
+    report_builder
     check_resources
     make_links
     check_paths
@@ -279,6 +359,145 @@ show() {
     fi
 }
 
+# The regular expression the engine makes of an ignore-file pattern: `**`
+# spans folders, `*` and `?` do not cross `/`, other characters are literal.
+ignore_regex() {
+    local pattern=$1 regex='^' i=0 c in_class=0
+    while ((i < ${#pattern})); do
+        c=${pattern:i:1}
+        if ((in_class)); then
+            [[ $c != ']' ]] || in_class=0
+            regex+=$c
+        else
+            case $c in
+                '*')
+                    if [[ ${pattern:i+1:1} == '*' ]]; then
+                        i=$((i + 1))
+                        [[ ${pattern:i+1:1} != / ]] || i=$((i + 1))
+                        if ((i + 1 >= ${#pattern})); then regex+='.*'; else regex+='(.*/)?'; fi
+                    else
+                        regex+='[^/]*'
+                    fi
+                    ;;
+                '?') regex+='[^/]' ;;
+                '[') in_class=1 regex+=$c ;;
+                '\') i=$((i + 1)) regex+="\\${pattern:i:1}" ;;
+                '.' | '+' | '(' | ')' | '|' | '{' | '}' | '$' | '^') regex+="\\$c" ;;
+                *) regex+=$c ;;
+            esac
+        fi
+        i=$((i + 1))
+    done
+    printf '%s$' "$regex"
+}
+
+# Reads the loaded service's ignore file into ignore_regexes and ignore_negated,
+# cleaning each pattern as the engine does; plain folder names go to
+# ignore_prune too, for `find` to skip, unless a pattern takes something back.
+load_ignore_patterns() {
+    local file line negated negations=0
+    ignore_regexes=() ignore_negated=() ignore_prune=()
+    file=$(ignore_file)
+    [[ -n $file ]] || return 0
+    while IFS= read -r line || [[ -n $line ]]; do
+        line=${line%$'\r'}
+        [[ $line != '#'* ]] || continue
+        line=${line#"${line%%[![:space:]]*}"}
+        line=${line%"${line##*[![:space:]]}"}
+        negated=0
+        if [[ $line == '!'* ]]; then
+            negated=1 line=${line:1}
+            line=${line#"${line%%[![:space:]]*}"}
+        fi
+        while [[ $line == ./* ]]; do line=${line#./}; done
+        while [[ $line == *//* ]]; do line=${line//\/\//\/}; done
+        line=${line#/}
+        line=${line%/}
+        [[ -n $line && $line != . ]] || continue
+        ignore_regexes+=("$(ignore_regex "$line")")
+        ignore_negated+=("$negated")
+        if ((negated)); then
+            negations=1
+        elif [[ $line =~ ^[A-Za-z0-9_.@+/-]+$ ]]; then
+            ignore_prune+=(-path "./$line" -prune -o)
+        fi
+    done <"$file"
+    ((negations == 0)) || ignore_prune=()
+}
+
+# Whether the engine leaves PATH (relative to the context) out: the last
+# pattern that matches it or one of its parent folders decides.
+ignored_path() {
+    local path=$1 i matched=0 match prefix
+    for i in "${!ignore_regexes[@]}"; do
+        ((ignore_negated[i] == matched)) || continue
+        match=0 prefix=$path
+        while true; do
+            if [[ $prefix =~ ${ignore_regexes[i]} ]]; then
+                match=1
+                break
+            fi
+            [[ $prefix == */* ]] || break
+            prefix=${prefix%/*}
+        done
+        ((match == 0)) || matched=$((1 - ignore_negated[i]))
+    done
+    ((matched))
+}
+
+# A digest of what the engine is sent for a build: the options, the Dockerfile,
+# and every entry of the context it does not ignore, with its type, mode and
+# owner, and the contents of files or the target of links (links are sent as
+# links, never followed). Fails, saying why, when any of it cannot be read.
+fingerprint() {
+    local listing="$results/listing-$1" manifest="$results/manifest-$1" errors="$results/errors-$1"
+    local entry type mode owner path
+    local -a files=() ignore_regexes=() ignore_negated=() ignore_prune=()
+    load_ignore_patterns
+    if ! (cd -- "$context" && find -P . -mindepth 1 "${ignore_prune[@]}" -printf '%y %m %U:%G %P\0') \
+        >"$listing" 2>"$errors"; then
+        echo "cannot read all of $context ($(head -n 1 -- "$errors"))"
+        return 1
+    fi
+    if ! {
+        printf '%s\n' "$ENGINE" "$dockerfile" "${build_options[@]}"
+        sha256sum <"$dockerfile"
+        while IFS= read -r -d '' entry; do
+            type=${entry%% *} entry=${entry#* }
+            mode=${entry%% *} entry=${entry#* }
+            owner=${entry%% *} path=${entry#* }
+            ! ignored_path "$path" || continue
+            case $type in
+                f)
+                    files+=("$path")
+                    printf 'f %s %s %s\n' "$mode" "$owner" "$path"
+                    ;;
+                l) printf 'l %s %s %s -> %s\n' "$mode" "$owner" "$path" "$(readlink -- "$context/$path")" ;;
+                *) printf '%s %s %s %s\n' "$type" "$mode" "$owner" "$path" ;;
+            esac
+        done < <(LC_ALL=C sort -z -- "$listing")
+        ((${#files[@]} == 0)) || (cd -- "$context" && printf '%s\0' "${files[@]}" | xargs -0 sha256sum --)
+    } >"$manifest" 2>"$errors"; then
+        echo "cannot read all of $context ($(head -n 1 -- "$errors"))"
+        return 1
+    fi
+    sha256sum <"$manifest" | cut -d ' ' -f 1
+}
+
+image_id() { "$ENGINE" image inspect --format '{{.Id}}' "$image:latest" 2>/dev/null; }
+
+unchanged() {
+    local id
+    [[ -f $fingerprint_file ]] && id=$(image_id) && [[ $(<"$fingerprint_file") == "$1 $id" ]]
+}
+
+save_fingerprint() {
+    local id
+    id=$(image_id) || return 0
+    mkdir -p -- "$FINGERPRINTS_DIR"
+    printf '%s %s\n' "$1" "$id" >"$fingerprint_file"
+}
+
 banner() {
     printf '%s\n' "======== deployc build $1 ========" "time:     $(now)" "service:  $service" \
         "tag:      $tag" "image:    $image:$tag"
@@ -286,21 +505,59 @@ banner() {
     printf '%s\n' "$@" "=================================="
 }
 
+record_tag() {
+    mkdir -p -- "$TAGS_DIR"
+    printf '%s\n' "$tag" >>"$tags_file"
+}
+
+# Keeps the newest KEEP tags and build logs of a service: older tags are
+# removed from the engine (an image still in use stays), older logs deleted.
+forget_old_builds() {
+    local service=$1 old
+    load_service "$service"
+    if [[ -f $tags_file ]] && (($(wc -l <"$tags_file") > KEEP)); then
+        while IFS= read -r old; do
+            [[ $old == "$tag" ]] || "$ENGINE" image rm "$image:$old" >/dev/null 2>&1 || true
+        done < <(head -n "-$KEEP" -- "$tags_file")
+        tail -n "$KEEP" -- "$tags_file" >"$tags_file.new"
+        mv -- "$tags_file.new" "$tags_file"
+    fi
+    find "$log_dir" -maxdepth 1 -name "build-$service-*.log" -printf '%T@ %p\n' 2>/dev/null |
+        sort -rn | tail -n "+$((KEEP + 1))" | cut -d ' ' -f 2- | xargs -r rm -f --
+}
+
 # Builds one service, streaming its complete output to its log and stdout; records the result.
 build_one() {
-    local service=$1 log mode reason started status=0 result
+    local service=$1 log mode reason started status=0 result digest=''
     local -a cache_option=()
     load_service "$service"
     log="$log_dir/build-$service-$tag.log"
+    # The first attempt on a host is the first build; a retry after it timed
+    # out or failed reuses what that attempt cached.
     if [[ -e $marker ]]; then
         mode=$REBUILD reason='a rebuild'
     else
         mode=$FIRST_BUILD reason='the first build on this host'
+        mkdir -p -- "$MARKERS_DIR"
+        : >"$marker"
+    fi
+    if digest=$(fingerprint "$service"); then
+        if unchanged "$digest"; then
+            "$ENGINE" tag "$image:latest" "$image:$tag"
+            record_tag
+            banner skipped "result:   skipped, inputs unchanged (fingerprint ${digest:0:12}); $image:latest tagged $tag" |
+                tee -a "$log" | show "$service"
+            echo skipped >"$results/$service"
+            return
+        fi
+    else
+        echo "$SCRIPT: warning: $service: $digest; building it, and it will be built again next time"
+        digest=''
     fi
     [[ $mode == cached ]] || cache_option=(--no-cache)
     started=$SECONDS
     banner start "cache:    $mode ($reason)" "limit:    $(minutes "$limit")" "log:      $log" | tee -a "$log" | show "$service"
-    if timeout --kill-after=30s "$limit" "$ENGINE" build --progress=plain "${cache_option[@]}" \
+    if timeout --kill-after=30s "$limit" "$ENGINE" build "${cache_option[@]}" \
         --file "$dockerfile" "${build_options[@]}" --tag "$image:$tag" --tag "$image:latest" "$context" 2>&1 |
         tee -a "$log" | show "$service"; then
         status=0
@@ -310,8 +567,8 @@ build_one() {
     case $status in
         0)
             result=succeeded
-            mkdir -p -- "$MARKERS_DIR"
-            : >"$marker"
+            record_tag
+            [[ -z $digest ]] || save_fingerprint "$digest"
             ;;
         124 | 137) result="TIMED OUT after $(minutes "$limit")" ;;
         *) result="FAILED (exit $status)" ;;
@@ -353,9 +610,37 @@ cmd_build() {
         result=$(cat -- "$results/$service" 2>/dev/null) || result='FAILED (stopped early)'
         echo "build: $service: $result"
         [[ $result == succeeded || $result == skipped ]] || failed+=("$service")
+        forget_old_builds "$service"
     done
     ((${#failed[@]} == 0)) ||
         die 2 "build of ${failed[*]} failed; read build-<service>-$tag.log in $log_dir, fix the cause, then: systemctl restart $UNIT"
+}
+
+# pull_one IMAGE: retries with a growing delay. An image already on this host
+# is tried three times, then used as it is: an unreachable registry must not
+# keep a stack down whose images are all here.
+pull_one() {
+    local image=$1 deadline=$((SECONDS + PULL_LIMIT)) delay=5 attempt=1 attempts=0 left
+    if "$ENGINE" image inspect "$image" >/dev/null 2>&1; then
+        attempts=3
+    fi
+    while true; do
+        left=$((deadline - SECONDS))
+        # A registry that does not answer should not hold a local image back for long.
+        ((attempts == 0 || left <= 60)) || left=60
+        timeout --kill-after=10s "$left" "$ENGINE" pull "$image" && return 0
+        if ((attempts && attempt >= attempts)) || ((deadline - SECONDS <= delay)); then
+            break
+        fi
+        echo "$SCRIPT: warning: pulling $image failed (attempt $attempt); retrying in ${delay}s"
+        sleep "$delay"
+        attempt=$((attempt + 1)) delay=$((delay * 2))
+    done
+    if ((attempts)); then
+        echo "$SCRIPT: warning: could not pull $image after $attempt attempts; using the copy already on this host"
+        return 0
+    fi
+    die 2 "pulling $image failed or took over $(minutes "$PULL_LIMIT"), and it is not on this host; check the registry and the network, then: systemctl restart $UNIT"
 }
 
 cmd_pull() {
@@ -364,20 +649,36 @@ cmd_pull() {
     engine_ready pull
     for image in "${PULLS[@]}"; do
         echo "pull: $image"
-        timeout --kill-after=10s "$PULL_LIMIT" "$ENGINE" pull "$image" ||
-            die 2 "pulling $image failed or took over $(minutes "$PULL_LIMIT"); check the registry and the network, then: systemctl restart $UNIT"
+        pull_one "$image"
     done
 }
 
-# Prints what fails first, or nothing when every check passes.
+# Prints what fails first, or `ok` and every container's restart count.
 health_problem() {
-    local service code i
+    local service name status health restarts states seen='' code i
+    local -a ids
     for service in "${RUNNING[@]}"; do
-        if [[ -z $("$ENGINE" ps --quiet --filter "label=com.docker.compose.project=$COMPOSE_PROJECT" \
-            --filter "label=com.docker.compose.service=$service" --filter status=running 2>/dev/null) ]]; then
-            echo "service $service is not running"
+        mapfile -t ids < <("$ENGINE" ps --all --quiet --filter "label=com.docker.compose.project=$COMPOSE_PROJECT" \
+            --filter "label=com.docker.compose.service=$service" --filter label=com.docker.compose.oneoff=False 2>/dev/null)
+        if ((${#ids[@]} == 0)); then
+            echo "service $service has no container"
             return
         fi
+        if ! states=$("$ENGINE" inspect --format '{{.Name}} {{.State.Status}} {{if .State.Health}}{{.State.Health.Status}}{{else}}none{{end}} {{.RestartCount}}' "${ids[@]}" 2>/dev/null); then
+            echo "service $service: its containers could not be inspected"
+            return
+        fi
+        while read -r name status health restarts; do
+            if [[ $status != running ]]; then
+                echo "service $service: ${name#/} is $status"
+                return
+            fi
+            if [[ $health != healthy && $health != none ]]; then
+                echo "service $service: ${name#/} is $health"
+                return
+            fi
+            seen+=" ${name#/}:$restarts"
+        done <<<"$states"
     done
     for i in "${!HTTP_URLS[@]}"; do
         code=$(curl --silent --output /dev/null --write-out '%{http_code}' --max-time 10 -- "${HTTP_URLS[i]}") || true
@@ -386,31 +687,83 @@ health_problem() {
             return
         fi
     done
+    echo "ok$seen"
 }
 
+# Passes when every check passes twice in a row, an interval apart, with no
+# container restarted in between: a crash loop can look running at one moment.
+# A failure is recorded for `stop`, which keeps the containers if the spec says so.
 cmd_health() {
     fail_code=5
-    local started=$SECONDS problem
+    local started=$SECONDS state passed='' problem
+    rm -f -- "$UNHEALTHY_MARKER"
     while true; do
-        problem=$(health_problem)
-        if [[ -z $problem ]]; then
+        state=$(health_problem)
+        problem=''
+        if [[ $state != ok* ]]; then
+            problem=$state passed=''
+        elif [[ $state == "$passed" ]]; then
             echo "health: every check passes"
             return
+        elif [[ -n $passed ]]; then
+            problem='a container restarted since the last check' passed=$state
+        else
+            passed=$state
         fi
-        ((SECONDS - started < HEALTH_TIMEOUT)) ||
-            die 5 "unhealthy after $(minutes "$HEALTH_TIMEOUT"): $problem; see journalctl -u $UNIT and $ENGINE ps"
-        echo "health: waiting ($((SECONDS - started))s of ${HEALTH_TIMEOUT}s): $problem"
+        if ((SECONDS - started >= HEALTH_TIMEOUT)); then
+            mkdir -p -- "$STATE_DIR"
+            : >"$UNHEALTHY_MARKER"
+            die 5 "unhealthy after $(minutes "$HEALTH_TIMEOUT"): ${problem:-the checks passed only once}; see journalctl -u $UNIT and $ENGINE ps"
+        fi
+        if [[ -z $problem ]]; then
+            echo "health: every check passes; checking again in ${HEALTH_INTERVAL}s that it holds"
+        else
+            echo "health: waiting ($((SECONDS - started))s of ${HEALTH_TIMEOUT}s): $problem"
+        fi
         sleep "$HEALTH_INTERVAL"
     done
+}
+
+# Removes the project's containers and networks by Compose's labels, without Compose.
+remove_by_label() {
+    local -a ids networks
+    mapfile -t ids < <("$ENGINE" ps --all --quiet --filter "label=com.docker.compose.project=$COMPOSE_PROJECT")
+    ((${#ids[@]} == 0)) || "$ENGINE" rm --force "${ids[@]}" >/dev/null
+    mapfile -t networks < <("$ENGINE" network ls --quiet --filter "label=com.docker.compose.project=$COMPOSE_PROJECT")
+    ((${#networks[@]} == 0)) || "$ENGINE" network rm "${networks[@]}" >/dev/null
+    echo "stop: removed ${#ids[@]} containers and ${#networks[@]} networks of $COMPOSE_PROJECT"
+}
+
+# Run by systemd after every stop, and after a failed start (SERVICE_RESULT then
+# says how it failed; a failed health check left UNHEALTHY_MARKER).
+cmd_stop() {
+    local status=0
+    if [[ ${SERVICE_RESULT:-success} != success && -e $UNHEALTHY_MARKER && $ON_FAILURE == keep ]]; then
+        echo "stop: the health checks failed; the containers keep running for inspection (health on-failure \"keep\")"
+        return
+    fi
+    engine_ready stop
+    timeout --kill-after=5s "$STOP_LIMIT" "$ENGINE" compose "${COMPOSE_OPTIONS[@]}" down --remove-orphans \
+        "${DOWN_OPTIONS[@]}" || status=$?
+    if ((status == 0)); then
+        echo "stop: the containers of $COMPOSE_PROJECT are stopped and removed"
+        return
+    fi
+    if ((status == 124 || status == 137)); then
+        echo "$SCRIPT: warning: the containers did not stop within $(minutes "$STOP_LIMIT") (timeouts stop); killing what is left"
+    else
+        echo "$SCRIPT: warning: $ENGINE compose down failed (exit $status); removing the containers by their labels"
+    fi
+    remove_by_label
 }
 
 main() {
     local command=${1-}
     (($#)) && shift
     case $command in
-        preflight | pull | health)
+        preflight | pull | health | stop)
             (($# == 0)) || die 1 "$command takes no arguments"
-            [[ $command == health ]] || take_lock
+            [[ $command == health || $command == stop ]] || take_lock
             "cmd_$command"
             ;;
         build)

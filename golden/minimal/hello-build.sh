@@ -3,13 +3,14 @@
 # The build script of hello: installed as /usr/local/libexec/deployc/hello-build.sh, run by hello.service.
 #
 # Usage: hello-build.sh COMMAND
-#   preflight          check the engine, free disk and memory, paths, symlinks and ignore files
+#   preflight          check the engine, compose, registries, free disk and memory, paths, links and ignore files
 #   build [SERVICE...] build images, each under its time limit (default: every built service)
-#   pull               pull the external images
+#   pull               pull the external images; a local copy is used when the registry cannot be reached
 #   health             wait until every health check passes
+#   stop               stop and remove the containers, killing what outlives the stop timeout
 #   help               show this text
 # Exit codes: 0 ok, 1 usage, 2 build or pull failed or timed out,
-#             3 container engine unavailable, 4 preflight failed, 5 health check failed.
+#             3 container engine or compose unavailable, 4 preflight failed, 5 health check failed.
 # DEPLOYC_TAG sets the tag of built images and build logs (default: the UTC time).
 if ((BASH_VERSINFO[0] * 100 + BASH_VERSINFO[1] < 404)); then
     echo "${0##*/}: error: needs bash 4.4 or newer, this is $BASH_VERSION" >&2
@@ -21,10 +22,14 @@ shopt -s inherit_errexit
 # Decided by deployc from the spec.
 readonly ENGINE=docker
 readonly ENGINE_UNIT=docker.service
+readonly COMPOSE_HINT='install Docker Compose v2 where the docker CLI finds it: the docker-compose-plugin package, or its binary as /usr/libexec/docker/cli-plugins/docker-compose'
 readonly UNIT=hello.service
 readonly STATE_DIR=/var/lib/deployc/hello
 readonly LOCK_FILE=/var/lib/deployc/hello/lock
 readonly COMPOSE_FILE=/opt/hello/docker-compose.yml
+readonly -a COMPOSE_OPTIONS=(--project-name hello --project-directory /opt/hello --file /opt/hello/docker-compose.yml)
+readonly -a DOWN_OPTIONS=()
+readonly STOP_LIMIT=120
 readonly -a BUILT=()
 readonly -a PULLS=(nginx:1.27-alpine)
 readonly PULL_LIMIT=600
@@ -35,6 +40,8 @@ readonly COMPOSE_PROJECT=hello
 readonly -a RUNNING=(web)
 readonly HEALTH_TIMEOUT=300
 readonly HEALTH_INTERVAL=5
+readonly ON_FAILURE=down
+readonly UNHEALTHY_MARKER=/var/lib/deployc/hello/unhealthy
 
 readonly SCRIPT=${0##*/}
 fail_code=1
@@ -54,9 +61,9 @@ die() {
 }
 
 usage() {
-    printf '%s\n' "Usage: $SCRIPT preflight | build [SERVICE...] | pull | health | help" \
+    printf '%s\n' "Usage: $SCRIPT preflight | build [SERVICE...] | pull | health | stop | help" \
         "Built services: ${BUILT[*]:-none}" \
-        "Exit codes: 0 ok, 1 usage, 2 build or pull failed, 3 engine unavailable, 4 preflight failed, 5 unhealthy"
+        "Exit codes: 0 ok, 1 usage, 2 build or pull failed, 3 engine or compose unavailable, 4 preflight failed, 5 unhealthy"
 }
 
 now() { date -u +%Y-%m-%dT%H:%M:%SZ; }
@@ -81,6 +88,16 @@ engine_ready() { # STAGE
         die 3 "$ENGINE does not answer; start it (systemctl start $ENGINE_UNIT), then check: $ENGINE info"
     fi
     echo "$1: $ENGINE answers"
+}
+
+# `up`, `down` and the image-name check all need `<engine> compose`.
+compose_ready() {
+    local version
+    if ! version=$("$ENGINE" compose version 2>&1); then
+        printf '%s\n' "$version" >&2
+        die 3 "$ENGINE compose does not work here; $COMPOSE_HINT"
+    fi
+    echo "preflight: ${version%%$'\n'*}"
 }
 
 free_kib() { df -Pk -- "$1" | awk 'NR == 2 { print $4 }'; }
@@ -109,6 +126,7 @@ check_paths() {
 cmd_preflight() {
     fail_code=4
     engine_ready preflight
+    compose_ready
     check_resources
     check_paths
     echo "preflight: ok"
@@ -119,52 +137,147 @@ cmd_build() {
     echo "build: no service is built by this spec"
 }
 
+# pull_one IMAGE: retries with a growing delay. An image already on this host
+# is tried three times, then used as it is: an unreachable registry must not
+# keep a stack down whose images are all here.
+pull_one() {
+    local image=$1 deadline=$((SECONDS + PULL_LIMIT)) delay=5 attempt=1 attempts=0 left
+    if "$ENGINE" image inspect "$image" >/dev/null 2>&1; then
+        attempts=3
+    fi
+    while true; do
+        left=$((deadline - SECONDS))
+        # A registry that does not answer should not hold a local image back for long.
+        ((attempts == 0 || left <= 60)) || left=60
+        timeout --kill-after=10s "$left" "$ENGINE" pull "$image" && return 0
+        if ((attempts && attempt >= attempts)) || ((deadline - SECONDS <= delay)); then
+            break
+        fi
+        echo "$SCRIPT: warning: pulling $image failed (attempt $attempt); retrying in ${delay}s"
+        sleep "$delay"
+        attempt=$((attempt + 1)) delay=$((delay * 2))
+    done
+    if ((attempts)); then
+        echo "$SCRIPT: warning: could not pull $image after $attempt attempts; using the copy already on this host"
+        return 0
+    fi
+    die 2 "pulling $image failed or took over $(minutes "$PULL_LIMIT"), and it is not on this host; check the registry and the network, then: systemctl restart $UNIT"
+}
+
 cmd_pull() {
     fail_code=2
     local image
     engine_ready pull
     for image in "${PULLS[@]}"; do
         echo "pull: $image"
-        timeout --kill-after=10s "$PULL_LIMIT" "$ENGINE" pull "$image" ||
-            die 2 "pulling $image failed or took over $(minutes "$PULL_LIMIT"); check the registry and the network, then: systemctl restart $UNIT"
+        pull_one "$image"
     done
 }
 
-# Prints what fails first, or nothing when every check passes.
+# Prints what fails first, or `ok` and every container's restart count.
 health_problem() {
-    local service
+    local service name status health restarts states seen=''
+    local -a ids
     for service in "${RUNNING[@]}"; do
-        if [[ -z $("$ENGINE" ps --quiet --filter "label=com.docker.compose.project=$COMPOSE_PROJECT" \
-            --filter "label=com.docker.compose.service=$service" --filter status=running 2>/dev/null) ]]; then
-            echo "service $service is not running"
+        mapfile -t ids < <("$ENGINE" ps --all --quiet --filter "label=com.docker.compose.project=$COMPOSE_PROJECT" \
+            --filter "label=com.docker.compose.service=$service" --filter label=com.docker.compose.oneoff=False 2>/dev/null)
+        if ((${#ids[@]} == 0)); then
+            echo "service $service has no container"
             return
         fi
+        if ! states=$("$ENGINE" inspect --format '{{.Name}} {{.State.Status}} {{if .State.Health}}{{.State.Health.Status}}{{else}}none{{end}} {{.RestartCount}}' "${ids[@]}" 2>/dev/null); then
+            echo "service $service: its containers could not be inspected"
+            return
+        fi
+        while read -r name status health restarts; do
+            if [[ $status != running ]]; then
+                echo "service $service: ${name#/} is $status"
+                return
+            fi
+            if [[ $health != healthy && $health != none ]]; then
+                echo "service $service: ${name#/} is $health"
+                return
+            fi
+            seen+=" ${name#/}:$restarts"
+        done <<<"$states"
     done
+    echo "ok$seen"
 }
 
+# Passes when every check passes twice in a row, an interval apart, with no
+# container restarted in between: a crash loop can look running at one moment.
+# A failure is recorded for `stop`, which keeps the containers if the spec says so.
 cmd_health() {
     fail_code=5
-    local started=$SECONDS problem
+    local started=$SECONDS state passed='' problem
+    rm -f -- "$UNHEALTHY_MARKER"
     while true; do
-        problem=$(health_problem)
-        if [[ -z $problem ]]; then
+        state=$(health_problem)
+        problem=''
+        if [[ $state != ok* ]]; then
+            problem=$state passed=''
+        elif [[ $state == "$passed" ]]; then
             echo "health: every check passes"
             return
+        elif [[ -n $passed ]]; then
+            problem='a container restarted since the last check' passed=$state
+        else
+            passed=$state
         fi
-        ((SECONDS - started < HEALTH_TIMEOUT)) ||
-            die 5 "unhealthy after $(minutes "$HEALTH_TIMEOUT"): $problem; see journalctl -u $UNIT and $ENGINE ps"
-        echo "health: waiting ($((SECONDS - started))s of ${HEALTH_TIMEOUT}s): $problem"
+        if ((SECONDS - started >= HEALTH_TIMEOUT)); then
+            mkdir -p -- "$STATE_DIR"
+            : >"$UNHEALTHY_MARKER"
+            die 5 "unhealthy after $(minutes "$HEALTH_TIMEOUT"): ${problem:-the checks passed only once}; see journalctl -u $UNIT and $ENGINE ps"
+        fi
+        if [[ -z $problem ]]; then
+            echo "health: every check passes; checking again in ${HEALTH_INTERVAL}s that it holds"
+        else
+            echo "health: waiting ($((SECONDS - started))s of ${HEALTH_TIMEOUT}s): $problem"
+        fi
         sleep "$HEALTH_INTERVAL"
     done
+}
+
+# Removes the project's containers and networks by Compose's labels, without Compose.
+remove_by_label() {
+    local -a ids networks
+    mapfile -t ids < <("$ENGINE" ps --all --quiet --filter "label=com.docker.compose.project=$COMPOSE_PROJECT")
+    ((${#ids[@]} == 0)) || "$ENGINE" rm --force "${ids[@]}" >/dev/null
+    mapfile -t networks < <("$ENGINE" network ls --quiet --filter "label=com.docker.compose.project=$COMPOSE_PROJECT")
+    ((${#networks[@]} == 0)) || "$ENGINE" network rm "${networks[@]}" >/dev/null
+    echo "stop: removed ${#ids[@]} containers and ${#networks[@]} networks of $COMPOSE_PROJECT"
+}
+
+# Run by systemd after every stop, and after a failed start (SERVICE_RESULT then
+# says how it failed; a failed health check left UNHEALTHY_MARKER).
+cmd_stop() {
+    local status=0
+    if [[ ${SERVICE_RESULT:-success} != success && -e $UNHEALTHY_MARKER && $ON_FAILURE == keep ]]; then
+        echo "stop: the health checks failed; the containers keep running for inspection (health on-failure \"keep\")"
+        return
+    fi
+    engine_ready stop
+    timeout --kill-after=5s "$STOP_LIMIT" "$ENGINE" compose "${COMPOSE_OPTIONS[@]}" down --remove-orphans \
+        "${DOWN_OPTIONS[@]}" || status=$?
+    if ((status == 0)); then
+        echo "stop: the containers of $COMPOSE_PROJECT are stopped and removed"
+        return
+    fi
+    if ((status == 124 || status == 137)); then
+        echo "$SCRIPT: warning: the containers did not stop within $(minutes "$STOP_LIMIT") (timeouts stop); killing what is left"
+    else
+        echo "$SCRIPT: warning: $ENGINE compose down failed (exit $status); removing the containers by their labels"
+    fi
+    remove_by_label
 }
 
 main() {
     local command=${1-}
     (($#)) && shift
     case $command in
-        preflight | pull | health)
+        preflight | pull | health | stop)
             (($# == 0)) || die 1 "$command takes no arguments"
-            [[ $command == health ]] || take_lock
+            [[ $command == health || $command == stop ]] || take_lock
             "cmd_$command"
             ;;
         build)

@@ -79,26 +79,35 @@ pub fn render_all(plan: &Plan) -> Result<Vec<Artifact>, RenderFailure> {
             executable: true,
         },
     ];
-    if let (Some(file), Some(host)) = (&plan.files.user_data, &plan.host) {
+    if let Some(file) = &plan.files.user_data {
         let script = user_data::render(&USER_DATA, plan, &unit, &build_script, cloudwatch.as_deref());
         let parts = user_data_parts(&script, &unit, &build_script, cloudwatch.as_deref());
-        let bytes = if host.gzip {
-            gzip(script.as_bytes())
-        } else {
-            script.into_bytes()
-        };
-        if bytes.len() > USER_DATA_LIMIT {
+        // The size check measures what EC2 receives; reviewers diff the readable text.
+        let delivered = plan
+            .files
+            .user_data_gz
+            .as_ref()
+            .map(|gz| (gz, gzip(script.as_bytes())));
+        let size = delivered.as_ref().map_or(script.len(), |(_, bytes)| bytes.len());
+        if size > USER_DATA_LIMIT {
             return Err(RenderFailure::UserDataTooLarge {
-                size: bytes.len(),
-                gzipped: host.gzip,
+                size,
+                gzipped: delivered.is_some(),
                 parts,
             });
         }
         artifacts.push(Artifact {
             file: file.clone(),
-            bytes,
-            executable: !host.gzip,
+            bytes: script.into_bytes(),
+            executable: true,
         });
+        if let Some((gz, bytes)) = delivered {
+            artifacts.push(Artifact {
+                file: gz.clone(),
+                bytes,
+                executable: false,
+            });
+        }
     }
     if let (Some(file), Some(json)) = (&plan.files.cloudwatch, cloudwatch) {
         artifacts.push(Artifact {

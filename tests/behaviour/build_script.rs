@@ -100,9 +100,9 @@ fn help_exits_0_and_documents_the_exit_codes() {
         .arg("help")
         .run()
         .status(0)
-        .stdout_contains("Usage: app-build.sh preflight | build [SERVICE...] | pull | health | help")
+        .stdout_contains("Usage: app-build.sh preflight | build [SERVICE...] | pull | health | stop | help")
         .stdout_contains("Built services: api")
-        .stdout_contains("3 engine unavailable, 4 preflight failed, 5 unhealthy");
+        .stdout_contains("3 engine or compose unavailable, 4 preflight failed, 5 unhealthy");
 }
 
 #[test]
@@ -196,7 +196,7 @@ fn a_build_streams_its_whole_output_to_its_log_and_to_stdout() {
 }
 
 #[test]
-fn build_args_target_and_progress_reach_docker_build_as_separate_words() {
+fn build_args_and_target_reach_docker_build_as_separate_words() {
     let sb = project();
     let tricky = r#"it's \"quoted\" $(touch $T/pwned) `touch $T/pwned2` and  two  spaces; echo $HOME"#;
     let deployment = sb.deploy(
@@ -224,7 +224,6 @@ fn build_args_target_and_progress_reach_docker_build_as_separate_words() {
     );
     let expected = [
         "build",
-        "--progress=plain",
         "--no-cache",
         "--file",
         &sb.spelt("root/Dockerfile"),
@@ -241,6 +240,10 @@ fn build_args_target_and_progress_reach_docker_build_as_separate_words() {
         &sb.spelt("root"),
     ];
     assert_eq!(builds[0].args, expected, "docker build's argv");
+    // A `--progress` flag is refused by a Docker CLI without buildx; the setting
+    // reaches both builders through the environment the unit gives the script.
+    let unit = String::from_utf8(deployment.artifact("app.service")).unwrap();
+    assert!(unit.contains("\nEnvironment=BUILDKIT_PROGRESS=plain\n"), "{unit}");
     assert!(
         !sb.path("pwned").exists() && !sb.path("pwned2").exists(),
         "a build arg ran a command"
@@ -473,13 +476,64 @@ fn preflight_exits_4_when_compose_expects_another_image_than_the_one_built() {
         .build_script()
         .arg("preflight")
         .env("STUB_COMPOSE_IMAGE", "registry.example.com/api:1.0")
+        .env("STUB_COMPOSE_DEPS", "postgres:16.4")
         .run()
         .status(4)
         .stderr_contains(&format!(
-            "the compose file names the image of api registry.example.com/api:1.0, but it is built as app-api; \
-             remove image: from api in {}",
+            "the compose file does not expect api's image as app-api (it names: postgres:16.4, \
+             registry.example.com/api:1.0); remove image: from api in {}",
             sb.spelt("root/docker-compose.yml")
         ));
+}
+
+#[test]
+fn preflight_finds_the_built_image_among_those_of_its_dependencies() {
+    let sb = project();
+    let deployment = sb.deploy(&spec().built("api").text());
+    deployment
+        .build_script()
+        .arg("preflight")
+        .env("STUB_COMPOSE_DEPS", "postgres:16.4 redis:7.4-alpine")
+        .run()
+        .status(0)
+        .stdout_contains("preflight: the compose file expects the images built here");
+}
+
+#[test]
+fn preflight_exits_3_with_the_install_hint_when_compose_is_missing() {
+    let sb = project();
+    let deployment = sb.deploy(&spec().built("api").text());
+    deployment
+        .build_script()
+        .arg("preflight")
+        .env("STUB_NO_COMPOSE", "1")
+        .run()
+        .status(3)
+        .stderr_contains("docker: 'compose' is not a docker command.")
+        .stderr_contains(
+            "docker compose does not work here; install Docker Compose v2 where the docker CLI finds it",
+        );
+}
+
+#[test]
+fn preflight_says_which_builder_the_builds_get() {
+    let sb = project();
+    let deployment = sb.deploy(&spec().built("api").text());
+    let script = || deployment.build_script().arg("preflight");
+    script()
+        .run()
+        .status(0)
+        .stdout_contains("preflight: docker 27.0.0 builds with the legacy builder (no buildx plugin here)");
+    script().env("STUB_BUILDX", "1").run().status(0).stdout_contains(
+        "preflight: docker 27.0.0 builds with BuildKit through github.com/docker/buildx v0.17.1-stub",
+    );
+    script()
+        .env("DOCKER_BUILDKIT", "1")
+        .run()
+        .status(4)
+        .stderr_contains(
+            "DOCKER_BUILDKIT=1, but docker 27.0.0 has no buildx plugin and would refuse every build",
+        );
 }
 
 #[test]
@@ -504,11 +558,13 @@ const LINKS: &str = r#"symlinks from="$T/shared" {
 #[test]
 fn symlinks_link_existing_sources_and_handle_missing_ones_as_asked() {
     let sb = project();
-    sb.write("shared/cmd/main.go", "package main\n");
+    sb.write("shared/cmd/main.go", "package main\n")
+        .write("root/app/Dockerfile", "FROM scratch\n");
+    // The build context is root/app: the links in root are outside it, so they stay links.
     let deployment = sb.deploy(
         &spec()
             .service(
-                "service \"api\" {\n    build \"Dockerfile\" context=\".\"\n    requires \"cmd\" \"pkg\"\n}",
+                "service \"api\" {\n    build \"Dockerfile\" context=\"app\"\n    requires \"cmd\" \"pkg\"\n}",
             )
             .block(LINKS)
             .text(),
@@ -569,12 +625,75 @@ fn a_missing_symlink_source_fails_preflight_by_default() {
 }
 
 #[test]
+fn links_inside_a_build_context_are_copies_kept_up_to_date() {
+    let sb = project();
+    sb.write("shared/cmd/main.go", "package main\n")
+        .write("shared/go.mod", "module example.com/app\n");
+    let deployment = sb.deploy(
+        &spec()
+            .built("api")
+            .block("symlinks from=\"$T/shared\" {\n    link \"cmd\"\n    link \"go.mod\" missing=\"skip\"\n}")
+            .text(),
+    );
+    deployment
+        .build_script()
+        .arg("preflight")
+        .run()
+        .status(0)
+        .stdout_contains(&format!(
+            "preflight: {} is a copy of {} (it is in a build context, which cannot follow a link)",
+            sb.spelt("root/cmd"),
+            sb.spelt("shared/cmd")
+        ));
+    let cmd = std::fs::symlink_metadata(sb.path("root/cmd")).expect("cmd exists");
+    assert!(cmd.is_dir(), "a real directory, which a build context sends");
+    assert_eq!(sb.read("root/cmd/main.go"), "package main\n");
+    assert_eq!(sb.read("root/go.mod"), "module example.com/app\n");
+
+    // The next preflight copies again, so the build sees the source as it is now.
+    sb.write("shared/cmd/main.go", "package main // v2\n");
+    std::fs::remove_file(sb.path("shared/go.mod")).unwrap();
+    deployment
+        .build_script()
+        .arg("preflight")
+        .run()
+        .status(0)
+        .stdout_contains(&format!(
+            "preflight: {} is gone; removed the copy at {}",
+            sb.spelt("shared/go.mod"),
+            sb.spelt("root/go.mod")
+        ));
+    assert_eq!(sb.read("root/cmd/main.go"), "package main // v2\n");
+    assert!(
+        std::fs::symlink_metadata(sb.path("root/go.mod")).is_err(),
+        "a copy whose source is gone is removed (missing=\"skip\")"
+    );
+}
+
+#[test]
 fn a_real_directory_at_a_link_target_is_refused() {
     let sb = project();
     sb.write("shared/cmd/main.go", "package main\n")
-        .write("root/cmd/local.go", "package main\n");
-    let deployment = sb.deploy(&spec().built("api").block(LINKS).text());
-    deployment
+        .write("root/cmd/local.go", "package main\n")
+        .write("root/app/Dockerfile", "FROM scratch\n");
+    let in_context = sb.deploy(&spec().built("api").block(LINKS).text());
+    in_context
+        .build_script()
+        .arg("preflight")
+        .run()
+        .status(4)
+        .stderr_contains(&format!(
+            "{} exists and is not a copy this script made of {}; move it away so the copy can take its place",
+            sb.spelt("root/cmd"),
+            sb.spelt("shared/cmd")
+        ));
+    let outside = sb.deploy(
+        &spec()
+            .service("service \"api\" { build \"Dockerfile\" context=\"app\"; }")
+            .block(LINKS)
+            .text(),
+    );
+    outside
         .build_script()
         .arg("preflight")
         .run()
@@ -618,8 +737,8 @@ fn health_passes_when_every_service_runs_and_the_url_answers() {
     let calls = sb.calls();
     assert_eq!(
         calls.matching("docker", &["ps"]).len(),
-        2,
-        "one ps per service:\n{calls}"
+        4,
+        "two passes, an interval apart, one ps per service each:\n{calls}"
     );
     assert!(
         calls
@@ -642,9 +761,9 @@ fn health_exits_5_naming_the_service_that_is_not_running() {
         .run();
     run.status(5)
         .took_less_than(Duration::from_secs(8))
-        .stdout_contains("s of 2s): service db is not running")
+        .stdout_contains("s of 2s): service db has no container")
         .stderr_contains(
-            "unhealthy after 0m02s: service db is not running; see journalctl -u app.service and docker ps",
+            "unhealthy after 0m02s: service db has no container; see journalctl -u app.service and docker ps",
         );
     // bash counts whole seconds, so "2s" may end after a little over one.
     assert!(
@@ -656,6 +775,51 @@ fn health_exits_5_naming_the_service_that_is_not_running() {
     assert!(
         !sleeps.is_empty() && sleeps.iter().all(|s| s == "1"),
         "waits the interval: {sleeps:?}"
+    );
+}
+
+#[test]
+fn health_uses_the_containers_own_healthchecks() {
+    let sb = project();
+    let deployment = sb.deploy(&health_spec());
+    let health = |state: &str| {
+        deployment
+            .build_script()
+            .arg("health")
+            .env("STUB_STATE", state)
+            .env("STUB_SLEEP_REAL", "1")
+            .run()
+    };
+    health("db=running:unhealthy")
+        .status(5)
+        .stderr_contains("unhealthy after 0m02s: service db: app-db-1 is unhealthy");
+    health("db=running:starting")
+        .status(5)
+        .stdout_contains("service db: app-db-1 is starting");
+    health("api=restarting:none")
+        .status(5)
+        .stderr_contains("service api: app-api-1 is restarting");
+    health("db=running:healthy")
+        .status(0)
+        .stdout_contains("health: every check passes");
+}
+
+#[test]
+fn health_fails_a_container_that_keeps_restarting() {
+    let sb = project();
+    let deployment = sb.deploy(&health_spec());
+    deployment
+        .build_script()
+        .arg("health")
+        .env("STUB_RESTARTING", "api")
+        .env("STUB_SLEEP_REAL", "1")
+        .run()
+        .status(5)
+        .stdout_contains("health: every check passes; checking again in 1s that it holds")
+        .stderr_contains("unhealthy after 0m02s: a container restarted since the last check");
+    assert!(
+        sb.host_path("/var/lib/deployc/app/unhealthy").exists(),
+        "the failure is recorded for stop"
     );
 }
 
@@ -763,12 +927,14 @@ fn a_failed_parallel_build_fails_the_run_after_every_build_is_reported() {
 }
 
 #[test]
-fn the_first_build_runs_without_cache_and_later_builds_use_it() {
+fn the_first_attempt_runs_without_cache_and_every_later_build_uses_it() {
     let sb = project();
     let deployment = sb.deploy(
         &spec()
             .built("api")
-            .block("cache {\n    first-build \"no-cache\"\n    rebuild \"cached\"\n}")
+            .block(
+                "cache {\n    first-build \"no-cache\"\n    rebuild \"cached\"\n    skip-unchanged #false\n}",
+            )
             .text(),
     );
     let marker = sb.host_path("/var/lib/deployc/app/built/api");
@@ -780,16 +946,21 @@ fn the_first_build_runs_without_cache_and_later_builds_use_it() {
         .env("STUB_BUILD_FAIL", "app-api")
         .run()
         .status(2);
-    assert!(!marker.exists(), "a failed first build leaves no marker");
+    assert!(
+        marker.exists(),
+        "the first attempt leaves its marker, failed or not"
+    );
+    assert!(log(&sb, "api", "t1").contains("cache:    no-cache (the first build on this host)"));
 
+    // A retry after a first build that failed or timed out keeps what it cached,
+    // or it could never get further than the first attempt did.
     deployment
         .build_script()
         .arg("build")
         .env("DEPLOYC_TAG", "t2")
         .run()
         .status(0);
-    assert!(marker.exists(), "the first successful build leaves its marker");
-    assert!(log(&sb, "api", "t2").contains("cache:    no-cache (the first build on this host)"));
+    assert!(log(&sb, "api", "t2").contains("cache:    cached (a rebuild)"));
 
     deployment
         .build_script()
@@ -807,8 +978,8 @@ fn the_first_build_runs_without_cache_and_later_builds_use_it() {
         .collect();
     assert_eq!(
         no_cache,
-        [true, true, false],
-        "--no-cache until a build succeeded:\n{calls}"
+        [true, false, false],
+        "--no-cache for the first attempt only:\n{calls}"
     );
 }
 
@@ -872,10 +1043,115 @@ fn skip_unchanged_skips_a_build_whose_inputs_did_not_change() {
     assert_eq!(docker_builds(), 3, "a missing image is rebuilt");
 }
 
+/// A project whose builds skip when unchanged, and a build that reports whether it ran.
+fn fingerprinted(sb: &Sandbox) -> impl Fn(&str) -> &'static str + '_ {
+    let deployment = sb.deploy(&spec().built("api").text());
+    let tag = std::cell::Cell::new(0);
+    move |what: &str| {
+        tag.set(tag.get() + 1);
+        let run = deployment
+            .build_script()
+            .arg("build")
+            .env("DEPLOYC_TAG", format!("t{}", tag.get()))
+            .run();
+        run.status(0);
+        if run.stdout.contains("build: api: skipped") {
+            "skipped"
+        } else {
+            assert!(
+                run.stdout.contains("build: api: succeeded"),
+                "{what}\n{}",
+                run.describe()
+            );
+            "built"
+        }
+    }
+}
+
+#[test]
+fn the_fingerprint_follows_the_ignore_file_as_the_engine_reads_it() {
+    let sb = project();
+    sb.write(
+        "root/.dockerignore",
+        "# notes\n*.md\n!README.md\n/build/\ndocs/**\n**/*.tmp\n",
+    )
+    .write("root/README.md", "# app\n")
+    .write("root/NOTES.md", "notes\n")
+    .write("root/build/out.bin", "1")
+    .write("root/docs/a/b.txt", "1")
+    .write("root/src/x.tmp", "1");
+    let build = fingerprinted(&sb);
+    assert_eq!(build("first"), "built");
+    sb.write("root/NOTES.md", "more notes\n")
+        .write("root/build/out.bin", "2")
+        .write("root/docs/a/b.txt", "2")
+        .write("root/src/x.tmp", "2")
+        .write("root/src/y.tmp", "new");
+    assert_eq!(build("ignored files changed"), "skipped");
+    sb.write("root/README.md", "# app, again\n");
+    assert_eq!(build("a file taken back with ! changed"), "built");
+    sb.write("root/src/main.py", "print()\n");
+    assert_eq!(build("a new file"), "built");
+    sb.write("root/.dockerignore", "*.md\n");
+    assert_eq!(build("the ignore file changed what is sent"), "built");
+}
+
+#[test]
+fn the_fingerprint_sees_modes_and_links_as_the_engine_sends_them() {
+    use std::os::unix::fs::{PermissionsExt, symlink};
+    let sb = project();
+    sb.write("outside/config.txt", "v1\n");
+    symlink(sb.path("outside/config.txt"), sb.path("root/config.txt")).unwrap();
+    let build = fingerprinted(&sb);
+    assert_eq!(build("first"), "built");
+    sb.write("outside/config.txt", "v2\n");
+    assert_eq!(
+        build("the target of a link changed"),
+        "skipped",
+        "a link is sent as a link, so what it points at is not a build input"
+    );
+    std::fs::remove_file(sb.path("root/config.txt")).unwrap();
+    symlink("/etc/hostname", sb.path("root/config.txt")).unwrap();
+    assert_eq!(build("the link points elsewhere"), "built");
+    std::fs::set_permissions(sb.path("root/app.py"), std::fs::Permissions::from_mode(0o755)).unwrap();
+    assert_eq!(build("a mode changed"), "built");
+    assert_eq!(build("nothing changed"), "skipped");
+}
+
+#[test]
+fn a_context_that_cannot_be_read_is_built_and_says_why_it_cannot_be_skipped() {
+    use std::os::unix::fs::PermissionsExt;
+    let sb = project();
+    sb.write("root/data/db.bin", "private\n");
+    std::fs::set_permissions(sb.path("root/data"), std::fs::Permissions::from_mode(0o000)).unwrap();
+    let deployment = sb.deploy(&spec().built("api").text());
+    for tag in ["t1", "t2"] {
+        deployment
+            .build_script()
+            .arg("build")
+            .env("DEPLOYC_TAG", tag)
+            .without_capabilities()
+            .run()
+            .status(0)
+            .stdout_contains("build: api: succeeded")
+            .stdout_contains(&format!(
+                "warning: api: cannot read all of {} (find: ‘./data’: Permission denied); \
+                 building it, and it will be built again next time",
+                sb.spelt("root")
+            ));
+    }
+    std::fs::set_permissions(sb.path("root/data"), std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
 #[test]
 fn a_second_build_waits_for_the_lock_and_never_overlaps_the_first() {
     let sb = project();
-    let deployment = sb.deploy(&spec().built("api").text());
+    let deployment = sb.deploy(
+        &spec()
+            .built("api")
+            .block("cache {\n    skip-unchanged #false\n}")
+            .text(),
+    );
     let start = |tag: &str| {
         deployment
             .build_script()
@@ -927,7 +1203,187 @@ fn pull_pulls_every_external_image() {
         .stdout_contains("pull: redis:7.4");
     assert_eq!(
         sb.calls().args_of("docker"),
-        ["info", "pull postgres:16.4", "pull redis:7.4"],
+        [
+            "info",
+            "image inspect postgres:16.4",
+            "pull postgres:16.4",
+            "image inspect redis:7.4",
+            "pull redis:7.4"
+        ],
         "pull checks the engine first (exit 3 when it is down), then pulls"
     );
+}
+
+fn pull_spec() -> String {
+    spec()
+        .service("service \"db\" { image \"postgres:16.4\"; }")
+        .block("timeouts {\n    pull \"30s\"\n}")
+        .text()
+}
+
+#[test]
+fn an_unreachable_registry_does_not_hold_back_an_image_already_here() {
+    let sb = project();
+    let deployment = sb.deploy(&pull_spec());
+    deployment
+        .build_script()
+        .arg("pull")
+        .env("STUB_PULL_FAILS", "all")
+        .run()
+        .status(0)
+        .stdout_contains("warning: pulling postgres:16.4 failed (attempt 1); retrying in 5s")
+        .stdout_contains("warning: pulling postgres:16.4 failed (attempt 2); retrying in 10s")
+        .stdout_contains(
+            "warning: could not pull postgres:16.4 after 3 attempts; using the copy already on this host",
+        );
+    assert_eq!(sb.calls().args_of("sleep"), ["5", "10"]);
+}
+
+#[test]
+fn a_pull_that_fails_is_retried_until_its_limit_then_exits_2() {
+    let sb = project();
+    let deployment = sb.deploy(&pull_spec());
+    deployment
+        .build_script()
+        .arg("pull")
+        .env("STUB_PULL_FAILS", "2")
+        .env("STUB_IMAGE_MISSING", "1")
+        .run()
+        .status(0)
+        .stdout_contains("warning: pulling postgres:16.4 failed (attempt 2); retrying in 10s");
+    assert_eq!(
+        sb.calls().matching("docker", &["pull"]).len(),
+        3,
+        "the third pull succeeds"
+    );
+
+    deployment
+        .build_script()
+        .arg("pull")
+        .env("STUB_PULL_FAILS", "all")
+        .env("STUB_IMAGE_MISSING", "1")
+        .run()
+        .status(2)
+        .stderr_contains("pulling postgres:16.4 failed or took over 0m30s, and it is not on this host");
+    // With sleep stubbed no time passes: waits of 5s, 10s and 20s fit in the
+    // 30s limit, and a fourth of 40s would not.
+    assert_eq!(sb.calls().args_of("sleep"), ["5", "10", "5", "10", "20"]);
+}
+
+fn stop_spec(timeouts: &str, health: &str) -> String {
+    spec()
+        .built("api")
+        .block(&format!("timeouts {{\n    {timeouts}\n}}"))
+        .block(&format!("health {{\n    running \"api\"\n    {health}\n}}"))
+        .text()
+}
+
+#[test]
+fn stop_leaves_each_service_its_own_grace_period_unless_the_spec_sets_one() {
+    let sb = project();
+    let own = sb.deploy(&stop_spec("stop \"2m\"", ""));
+    own.build_script()
+        .arg("stop")
+        .run()
+        .status(0)
+        .stdout_contains("stop: the containers of app are stopped and removed");
+    let set = sb.deploy(&stop_spec("stop \"2m\" containers=\"20s\"", ""));
+    set.build_script().arg("stop").run().status(0);
+    let downs: Vec<String> = sb
+        .calls()
+        .args_of("docker")
+        .into_iter()
+        .filter(|c| c.contains(" down"))
+        .map(|c| c[c.find(" down").unwrap()..].to_owned())
+        .collect();
+    assert_eq!(
+        downs,
+        [" down --remove-orphans", " down --remove-orphans --timeout 20"]
+    );
+}
+
+#[test]
+fn a_stop_that_outlasts_its_limit_kills_and_removes_what_is_left() {
+    let sb = project();
+    let deployment = sb.deploy(&stop_spec("stop \"2s\"", ""));
+    let run = deployment
+        .build_script()
+        .arg("stop")
+        .env("STUB_DOWN_HANG", "1")
+        .run();
+    run.status(0)
+        .took_less_than(Duration::from_secs(10))
+        .stdout_contains(
+            "warning: the containers did not stop within 0m02s (timeouts stop); killing what is left",
+        )
+        .stdout_contains("stop: removed 1 containers and 0 networks of app");
+    let calls = sb.calls();
+    assert!(
+        calls.args_of("docker").iter().any(|c| c == "rm --force c-any"),
+        "{calls}"
+    );
+}
+
+#[test]
+fn a_failed_health_check_keeps_the_containers_when_the_spec_says_so() {
+    let sb = project();
+    let keep = sb.deploy(&stop_spec("stop \"2m\"", "on-failure \"keep\""));
+    std::fs::create_dir_all(sb.host_path("/var/lib/deployc/app")).unwrap();
+    std::fs::write(sb.host_path("/var/lib/deployc/app/unhealthy"), "").unwrap();
+    keep.build_script()
+        .arg("stop")
+        .env("SERVICE_RESULT", "exit-code")
+        .run()
+        .status(0)
+        .stdout_contains("the containers keep running for inspection (health on-failure \"keep\")");
+    assert!(sb.calls().matching("docker", &["compose"]).is_empty());
+    // An ordinary stop, and the default policy, take the containers down.
+    keep.build_script().arg("stop").run().status(0);
+    let down = sb.deploy(&stop_spec("stop \"2m\"", ""));
+    down.build_script()
+        .arg("stop")
+        .env("SERVICE_RESULT", "exit-code")
+        .run()
+        .status(0)
+        .stdout_contains("stop: the containers of app are stopped and removed");
+    assert_eq!(sb.calls().matching("docker", &["compose"]).len(), 2);
+}
+
+#[test]
+fn only_the_newest_tags_and_build_logs_are_kept() {
+    let sb = project();
+    let deployment = sb.deploy(
+        &spec()
+            .built("api")
+            .build("keep 2")
+            .block("cache {\n    skip-unchanged #false\n}")
+            .text(),
+    );
+    for tag in ["t1", "t2", "t3", "t4"] {
+        deployment
+            .build_script()
+            .arg("build")
+            .env("DEPLOYC_TAG", tag)
+            .run()
+            .status(0);
+        // Logs are told apart by their time; whole seconds on some filesystems.
+        std::thread::sleep(Duration::from_millis(1100));
+    }
+    assert_eq!(
+        std::fs::read_to_string(sb.host_path("/var/lib/deployc/app/tags/api")).unwrap(),
+        "t3\nt4\n"
+    );
+    let removed: Vec<String> = sb
+        .calls()
+        .args_of("docker")
+        .into_iter()
+        .filter(|c| c.starts_with("image rm"))
+        .collect();
+    assert_eq!(removed, ["image rm app-api:t1", "image rm app-api:t2"]);
+    let mut logs: Vec<String> = std::fs::read_dir(sb.path("logs"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    logs.sort();
+    assert_eq!(logs, ["build-api-t3.log", "build-api-t4.log"]);
 }

@@ -234,6 +234,7 @@ impl Sandbox {
             args: Vec::new(),
             env: Vec::new(),
             path_first: vec![PathBuf::from(STUBS)],
+            no_capabilities: false,
         }
     }
 
@@ -342,9 +343,17 @@ pub struct Script<'a> {
     args: Vec<String>,
     env: Vec<(String, String)>,
     path_first: Vec<PathBuf>,
+    /// Runs without capabilities, as root in a unit with an empty bounding set:
+    /// files whose mode does not let their owner read them are unreadable then.
+    no_capabilities: bool,
 }
 
 impl Script<'_> {
+    pub fn without_capabilities(mut self) -> Self {
+        self.no_capabilities = true;
+        self
+    }
+
     pub fn arg(mut self, arg: &str) -> Self {
         self.args.push(arg.to_owned());
         self
@@ -375,7 +384,11 @@ impl Script<'_> {
     pub fn spawn(self) -> Running {
         let sb = self.sandbox;
         let mut command = Command::new("bwrap");
-        command.args(sb.bwrap_args()).arg("--").arg("bash");
+        command.args(sb.bwrap_args());
+        if self.no_capabilities {
+            command.args(["--cap-drop", "ALL"]);
+        }
+        command.arg("--").arg("bash");
         command.arg(&self.path).args(&self.args);
         let mut path = self
             .path_first

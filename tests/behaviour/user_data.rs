@@ -6,7 +6,9 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::support::{Deployment, Outcome, Sandbox, Script, files_containing, files_under, mode, read_text};
+use crate::support::{
+    Calls, Deployment, Outcome, Sandbox, Script, files_containing, files_under, mode, read_text,
+};
 
 /// The repository token stored in SSM; it must never leave the credential helper.
 const TOKEN: &str = "ghp_Zq7StubTokenForBehaviourTests0123";
@@ -18,7 +20,6 @@ const BUILD_SCRIPT: &str = "/usr/local/libexec/deployc/app-build.sh";
 const UNIT: &str = "/etc/systemd/system/app.service";
 
 /// A host spec with its `retry` line, `docker-wait` and project `env-file` given.
-/// (`gzip #true`: embedding the build script takes it over 16 KB otherwise.)
 fn host_spec(retry: &str, docker_wait: &str, env_file: &str) -> String {
     format!(
         r#"version 1
@@ -32,6 +33,7 @@ service "api" {{
 }}
 build {{
     log-dir "$T/logs" fallback="$T/fallback"
+    ignored "{env_file}"
 }}
 health {{
     running "api"
@@ -44,13 +46,23 @@ host {{
     docker-wait "{docker_wait}"
     env-file from="ssm:/app/env"
     log "$T/host/user-data.log"
-    gzip #true
 }}
 cloudwatch {{
     log-group "/app/deploy" retention-days=30
 }}
 "#
     )
+}
+
+/// The bootstrap's own waits: those before it starts the unit (the health
+/// check it runs afterwards waits between its passes too).
+fn bootstrap_sleeps(calls: &Calls) -> Vec<String> {
+    let start = calls.position("systemctl", &["enable", "--now", "app.service"]);
+    calls.0[..start]
+        .iter()
+        .filter(|c| c.name == "sleep")
+        .map(|c| c.args.join(" "))
+        .collect()
 }
 
 fn default_spec() -> String {
@@ -297,7 +309,7 @@ fn clone_retry_delays(retry: &str, failures: &str) -> (Outcome, Vec<String>, usi
         .iter()
         .filter(|c| c.has("clone"))
         .count();
-    (run, calls.args_of("sleep"), clones)
+    (run, bootstrap_sleeps(&calls), clones)
 }
 
 #[test]
@@ -374,7 +386,7 @@ fn docker_is_polled_until_it_answers() {
     let calls = sb.calls();
     assert_eq!(calls.matching("docker", &["info"]).len(), 3, "{calls}");
     assert_eq!(
-        calls.args_of("sleep"),
+        bootstrap_sleeps(&calls),
         ["2", "2"],
         "two waits between three polls"
     );
@@ -509,7 +521,7 @@ fn package_installs_are_retried() {
         2,
         "{calls}"
     );
-    assert_eq!(calls.args_of("sleep"), ["1"]);
+    assert_eq!(bootstrap_sleeps(&calls), ["1"]);
 }
 
 #[test]
@@ -602,7 +614,7 @@ fn an_unhealthy_deployment_fails_the_bootstrap() {
         &run,
         "verifying health: app.service started but is not healthy",
     );
-    run.stdout_contains("unhealthy after 0m02s: service api is not running");
+    run.stdout_contains("unhealthy after 0m02s: service api has no container");
 }
 
 /// Regression: a failing command substitution printed a FAILED line from its
@@ -752,7 +764,6 @@ build { log-dir "$T/logs" fallback="$T/fallback"; }
 host {
     packages "docker"
     log "$T/host/user-data.log"
-    gzip #true
 }
 "#,
     );

@@ -65,6 +65,7 @@ macro_rules! bad_specs {
 bad_specs! {
     // The shape of the document.
     unknown_node: "unknown-node.kdl" => ["E0101"],
+    registry: "registry.kdl" => ["E0223", "E0320", "E0321", "E0322"],
     unknown_property: "unknown-property.kdl" => ["E0102"],
     unexpected_argument: "unexpected-argument.kdl" => ["E0103"],
     missing_argument: "missing-argument.kdl" => ["E0104"],

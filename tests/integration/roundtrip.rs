@@ -4,7 +4,9 @@
 //! same whether a spec is read from KDL or from JSON.
 
 use deployc::model::Spec;
-use deployc::values::{Backoff, CacheMode, Engine, Lint, Missing, Order, Progress, RestartPolicy};
+use deployc::values::{
+    Backoff, CacheMode, Engine, HealthFailure, Lint, Missing, Order, Progress, RestartPolicy,
+};
 
 use crate::support::repo_file;
 
@@ -90,7 +92,7 @@ fn every_node_decodes_to_the_values_written() {
     assert_eq!(p.root.as_ref().unwrap().as_str(), "/opt/mcp-portal");
     assert_eq!(p.compose_file.as_str(), "docker-compose.prod.yaml");
     assert_eq!(p.user.as_str(), "deploy");
-    assert_eq!(p.group.as_str(), "docker");
+    assert_eq!(p.group.as_ref().unwrap().as_str(), "docker");
     let env: Vec<(&str, &str)> = p.env.iter().map(|v| (v.key.as_str(), v.value.as_str())).collect();
     assert_eq!(
         env,
@@ -147,9 +149,10 @@ fn every_node_decodes_to_the_values_written() {
     assert_eq!(b.min_free_disk.as_ref().unwrap().bytes(), 10 * GIB);
     assert_eq!(b.min_free_memory.as_ref().unwrap().bytes(), 4 * GIB);
     let ignored: Vec<&str> = b.ignored.iter().map(|i| i.as_str()).collect();
-    assert_eq!(ignored, ["vendor/", "node_modules/", ".git/"]);
+    assert_eq!(ignored, ["vendor/", "node_modules/", ".git/", ".env"]);
     assert_eq!(b.arg.get("PYTHON_VERSION").unwrap().value.as_str(), "3.12");
     assert_eq!(*b.docker, Engine::Podman);
+    assert_eq!(*b.keep, 3);
 
     let c = &spec.cache;
     assert_eq!(*c.first_build, CacheMode::Cached);
@@ -188,6 +191,7 @@ fn every_node_decodes_to_the_values_written() {
     assert_eq!(*h.http[1].status, 204);
     assert_eq!(secs(&h.timeout), 360);
     assert_eq!(secs(&h.interval), 10);
+    assert_eq!(*h.on_failure, HealthFailure::Keep);
 
     let host = spec.host.as_ref().unwrap();
     let packages: Vec<&str> = host.packages.iter().map(|p| p.as_str()).collect();
@@ -222,6 +226,31 @@ fn every_node_decodes_to_the_values_written() {
     let disks: Vec<&str> = metrics.disk.iter().map(|d| d.as_str()).collect();
     assert_eq!(disks, ["/", "/data"]);
 
+    let registries: Vec<(&str, bool, Option<&str>, Option<&str>)> = spec
+        .registry
+        .iter()
+        .map(|r| {
+            (
+                r.host.as_str(),
+                *r.ecr,
+                r.user.as_ref().map(|u| u.as_str()),
+                r.password.as_ref().map(|p| p.parameter()),
+            )
+        })
+        .collect();
+    assert_eq!(
+        registries,
+        [
+            ("123456789012.dkr.ecr.eu-west-1.amazonaws.com", true, None, None),
+            (
+                "ghcr.io",
+                false,
+                Some("deploy-bot"),
+                Some("/mcp-portal/ghcr-token")
+            ),
+        ]
+    );
+
     let allowed: Vec<Lint> = spec.allow.iter().map(|a| *a.lint).collect();
     assert_eq!(
         allowed,
@@ -242,7 +271,10 @@ fn a_minimal_spec_gets_the_documented_defaults() {
     );
     assert_eq!(p.compose_file.as_str(), "docker-compose.yml");
     assert_eq!(p.user.as_str(), "root");
-    assert_eq!(p.group.as_str(), "docker");
+    assert!(
+        p.group.is_none(),
+        "the group defaults to the engine's when planned"
+    );
     assert!(p.env.is_empty());
     assert!(p.env_file.is_none());
     assert_eq!(*p.restart.policy, RestartPolicy::OnFailure);
@@ -258,10 +290,11 @@ fn a_minimal_spec_gets_the_documented_defaults() {
     assert!(spec.build.log_dir.is_none());
     assert_eq!(spec.build.log_fallback.as_str(), "/tmp");
     assert_eq!(*spec.build.docker, Engine::Docker);
+    assert_eq!(*spec.build.keep, 5);
 
     assert_eq!(*spec.cache.first_build, CacheMode::NoCache);
     assert_eq!(*spec.cache.rebuild, CacheMode::Cached);
-    assert!(!*spec.cache.skip_unchanged);
+    assert!(*spec.cache.skip_unchanged);
     assert!(spec.cache.prune_below.is_none());
 
     let t = &spec.timeouts;
@@ -276,7 +309,7 @@ fn a_minimal_spec_gets_the_documented_defaults() {
     assert_eq!(secs(&t.up), 300);
 
     assert!(spec.health.is_none() && spec.host.is_none() && spec.cloudwatch.is_none());
-    assert!(spec.symlinks.is_empty() && spec.allow.is_empty());
+    assert!(spec.symlinks.is_empty() && spec.allow.is_empty() && spec.registry.is_empty());
 }
 
 #[test]
@@ -301,6 +334,7 @@ cloudwatch {
     assert_eq!(*health.http[0].status, 200);
     assert_eq!(secs(&health.timeout), 300);
     assert_eq!(secs(&health.interval), 5);
+    assert_eq!(*health.on_failure, HealthFailure::Down);
     let host = spec.host.as_ref().unwrap();
     let repo = host.repo.as_ref().unwrap();
     assert_eq!(repo.branch.as_str(), "main");
@@ -310,7 +344,10 @@ cloudwatch {
     assert_eq!(*host.retry.backoff, Backoff::Exponential);
     assert_eq!(secs(&host.docker_wait), 120);
     assert_eq!(host.log.as_str(), "/var/log/user-data.log");
-    assert!(!*host.gzip);
+    assert!(
+        *host.gzip,
+        "user-data is delivered gzip'd unless the spec says otherwise"
+    );
     let cw = spec.cloudwatch.as_ref().unwrap();
     assert!(cw.retention_days.is_none());
     assert_eq!(secs(&cw.metrics.as_ref().unwrap().interval), 60);

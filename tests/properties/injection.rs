@@ -215,7 +215,7 @@ service @service@ {
 service "db" { image @image@; }
 build {
     log-dir @log_dir@ fallback=@log_fallback@
-    ignored @ignored@
+    ignored @ignored@ @env_file@
     arg SHARED_ARG=@shared_arg@
 }
 symlinks from=@symlinks_from@ {
@@ -625,7 +625,7 @@ fn check_variables(
         Field::Target => prop_assert!(pair("--target", v.to_owned()), "{options:?}"),
         Field::ServiceArg => prop_assert!(pair("--build-arg", format!("SERVICE_ARG={v}")), "{options:?}"),
         Field::SharedArg => prop_assert!(pair("--build-arg", format!("SHARED_ARG={v}")), "{options:?}"),
-        Field::Ignored => prop_assert_eq!(get("IGNORED"), one(v.to_owned())),
+        Field::Ignored => prop_assert_eq!(get("IGNORED"), vec![v.to_owned(), ".env".to_owned()]),
         Field::HealthUrl => prop_assert_eq!(get("HTTP_URLS"), one(v.to_owned())),
         Field::Image => prop_assert_eq!(get("PULLS"), one(v.to_owned())),
         Field::ServiceName => prop_assert_eq!(get("BUILT"), one(v.to_owned())),
@@ -646,10 +646,12 @@ fn check_variables(
                 Field::Link => (plain(Field::SymlinksFrom, base), v.to_owned()),
                 _ => (abs(v), plain(Field::Link, base)),
             };
+            // The link is in the build context (the root), so it is copied: `1`.
             let want = vec![
                 rel_under(&root, &link),
                 rel_under(&from, &link),
                 "empty-dir".to_owned(),
+                "1".to_owned(),
             ];
             prop_assert_eq!(get("link"), want);
         }

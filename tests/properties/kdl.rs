@@ -43,7 +43,8 @@ pub fn fill(template: &str, value: impl Fn(&str) -> String, mark: &str) -> (Stri
         let end = after.find('@').expect("holes are closed");
         let name = &after[..end];
         let text = value(name);
-        if name == mark {
+        // A hole may appear twice; its first place is where its errors are reported.
+        if name == mark && marked.is_none() {
             marked = Some(out.len()..out.len() + text.len());
         }
         out.push_str(&text);

@@ -292,7 +292,7 @@ fn host_block() -> impl Strategy<Value = String> {
         maybe(quoted(DURATIONS).prop_map(|d| format!("    docker-wait {d}\n"))),
         maybe(quoted(SSM).prop_map(|s| format!("    env-file from={s}\n"))),
         maybe(quoted(PATHS).prop_map(|p| format!("    log {p}\n"))),
-        prop_oneof![3 => Just("    gzip #true\n"), 1 => Just("")],
+        prop_oneof![3 => Just(""), 1 => Just("    gzip #true\n"), 1 => Just("    gzip #false\n")],
     )
         .prop_map(|(p, r, rt, w, e, l, g)| format!("host {{\n{p}{r}{rt}{w}{e}{l}{g}}}\n"))
 }
@@ -440,16 +440,21 @@ pub fn check(spec: &str, bash: bool) -> Result<bool, TestCaseError> {
     }
     let user_data = match (&plan.files.user_data, &plan.host) {
         (Some(name), Some(host)) => {
-            let raw = bytes(name)?;
-            let raw = if host.gzip { crate::gunzip(&raw) } else { raw };
-            Some(text(raw)?)
+            let readable = text(bytes(name)?)?;
+            match &plan.files.user_data_gz {
+                Some(gz) => prop_assert_eq!(text(crate::gunzip(&bytes(gz)?))?, readable.clone()),
+                None => prop_assert!(!host.gzip, "gzip'd user-data is missing"),
+            }
+            Some(readable)
         }
         (None, None) => None,
         _ => return Err(fail("user-data and host disagree")),
     };
     prop_assert_eq!(
         artifacts.len(),
-        2 + usize::from(user_data.is_some()) + usize::from(cloudwatch.is_some())
+        2 + usize::from(user_data.is_some())
+            + usize::from(plan.files.user_data_gz.is_some())
+            + usize::from(cloudwatch.is_some())
     );
     if let Some(user_data) = &user_data {
         let bodies = probe::heredocs(user_data).map_err(fail)?;

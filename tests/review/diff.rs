@@ -19,7 +19,7 @@ fn diff(sandbox: &Sandbox, extra: &[&str]) -> Outcome {
 
 #[test]
 fn up_to_date_artifacts_diff_to_nothing_and_exit_0() {
-    let sandbox = rendered(&Spec::shop().gzip_host().cloudwatch(30));
+    let sandbox = rendered(&Spec::shop().host().cloudwatch(30));
     diff(&sandbox, &[]).status(0).stdout_empty();
     diff(&sandbox, &["--stat"]).status(0).stdout_empty();
 }
@@ -240,11 +240,8 @@ fn section<'a>(diff: &'a str, file: &str) -> &'a str {
 
 #[test]
 fn gzip_user_data_is_diffed_as_its_decoded_text() {
-    let sandbox = rendered(&Spec::shop().gzip_host());
-    sandbox.change_spec(
-        "deploy.kdl",
-        &Spec::shop().description("Shop, gzip'd").gzip_host(),
-    );
+    let sandbox = rendered(&Spec::shop().host());
+    sandbox.change_spec("deploy.kdl", &Spec::shop().description("Shop, gzip'd").host());
 
     let run = diff(&sandbox, &[]);
     run.status(1);
@@ -264,7 +261,7 @@ fn gzip_user_data_is_diffed_as_its_decoded_text() {
 
     // New gzip'd user-data shows its whole script.
     let fresh = rendered(&Spec::shop());
-    fresh.change_spec("deploy.kdl", &Spec::shop().gzip_host());
+    fresh.change_spec("deploy.kdl", &Spec::shop().host());
     let run = diff(&fresh, &[]);
     run.status(1)
         .stdout_contains("--- /dev/null\n+++ b/out/user-data.sh.gz\n@@ -0,0 +1,");

@@ -16,8 +16,8 @@ fn render_creates_every_artifact_and_the_manifest_and_reports_each() {
     let artifacts = spec.artifacts("deploy.kdl");
     assert_eq!(
         file_names(&artifacts),
-        ["shop.service", "shop-build.sh", "user-data.sh"],
-        "the spec has a host block, so plain user-data too"
+        ["shop.service", "shop-build.sh", "user-data.sh", "user-data.sh.gz"],
+        "the spec has a host block: user-data to read, and gzip'd to deliver"
     );
 
     sandbox
@@ -32,7 +32,7 @@ fn render_creates_every_artifact_and_the_manifest_and_reports_each() {
 
 #[test]
 fn gzip_user_data_is_reported_by_its_compressed_size() {
-    let spec = Spec::shop().gzip_host().cloudwatch(30);
+    let spec = Spec::shop().host().cloudwatch(30);
     let sandbox = Sandbox::new().spec("deploy.kdl", &spec);
     let artifacts = spec.artifacts("deploy.kdl");
     assert_eq!(
@@ -40,10 +40,11 @@ fn gzip_user_data_is_reported_by_its_compressed_size() {
         [
             "shop.service",
             "shop-build.sh",
+            "user-data.sh",
             "user-data.sh.gz",
             "cloudwatch-agent.json"
         ],
-        "the spec has a host and a cloudwatch block, so all four artifacts"
+        "the spec has a host and a cloudwatch block, so every artifact"
     );
     let user_data = artifacts
         .iter()
@@ -148,7 +149,7 @@ fn a_changed_mode_is_restored_as_an_update() {
 
 #[test]
 fn output_is_the_same_bytes_across_runs_and_working_directories() {
-    let spec = Spec::shop().gzip_host().cloudwatch(14);
+    let spec = Spec::shop().host().cloudwatch(14);
     let artifacts = spec.artifacts("deploy.kdl");
 
     // Run 1: relative paths, from the spec's own folder.

@@ -74,12 +74,12 @@ struct TwoVersions {
 
 impl TwoVersions {
     fn new() -> TwoVersions {
-        let a = Spec::shop().gzip_host().cloudwatch(30);
+        let a = Spec::shop().host().cloudwatch(30);
         let b = Spec::project("shop")
             .description("The shop, second edition")
             .built("api", "25m")
             .image("db", "postgres:16.5")
-            .gzip_host()
+            .host()
             .cloudwatch(90);
         let sandbox = Sandbox::new().spec("a.kdl", &a).spec("b.kdl", &b);
         let (a, b) = (a.artifacts("a.kdl"), b.artifacts("b.kdl"));

@@ -42,7 +42,7 @@ pub struct Spec {
     project: String,
     description: String,
     services: Vec<String>,
-    host: Option<bool>,
+    host: bool,
     cloudwatch: Option<u32>,
 }
 
@@ -53,7 +53,7 @@ impl Spec {
             project: name.to_owned(),
             description: format!("The {name} service"),
             services: Vec::new(),
-            host: None,
+            host: false,
             cloudwatch: None,
         }
     }
@@ -65,8 +65,7 @@ impl Spec {
             .image("db", "postgres:16.4")
     }
 
-    /// `shop` with plain (not gzip'd) user-data: images only, so it fits in
-    /// EC2's 16 KB (about 15 KB; anything more needs `gzip_host`).
+    /// `shop` on EC2 with an image only: a small bootstrap.
     pub fn shop_on_ec2() -> Spec {
         Spec::project("shop").image("db", "postgres:16.4").host()
     }
@@ -91,20 +90,14 @@ impl Spec {
         self
     }
 
-    /// A `host` block: user-data.sh.
+    /// A `host` block: user-data.sh to read, user-data.sh.gz to deliver.
     pub fn host(mut self) -> Spec {
-        self.host = Some(false);
-        self
-    }
-
-    /// A `host` block with `gzip #true`: user-data.sh.gz.
-    pub fn gzip_host(mut self) -> Spec {
-        self.host = Some(true);
+        self.host = true;
         self
     }
 
     pub fn without_host(mut self) -> Spec {
-        self.host = None;
+        self.host = false;
         self
     }
 
@@ -124,13 +117,11 @@ impl Spec {
         for service in &self.services {
             let _ = writeln!(out, "{service}\n");
         }
-        if let Some(gzip) = self.host {
+        if self.host {
             let _ = writeln!(
                 out,
-                "host {{\n    repo \"https://github.com/acme/{}\" branch=\"main\" token=\"ssm:/{}/github-token\"{}\n}}\n",
-                self.project,
-                self.project,
-                if gzip { "\n    gzip #true" } else { "" }
+                "host {{\n    repo \"https://github.com/acme/{}\" branch=\"main\" token=\"ssm:/{}/github-token\"\n}}\n",
+                self.project, self.project,
             );
         }
         if let Some(days) = self.cloudwatch {
@@ -616,7 +607,8 @@ impl Outcome {
                 "{path}: size ({size}) missing\n{}",
                 self.describe()
             );
-            if artifact.file.starts_with("user-data") {
+            // The budget is the size of what EC2 receives: the gzip'd file.
+            if artifact.file == "user-data.sh.gz" {
                 let budget = format!("{} of EC2's {USER_DATA_LIMIT} bytes", artifact.bytes.len());
                 assert!(
                     rest.contains(&budget),
