@@ -21,7 +21,7 @@ use deployc::parse::{MAX_SPEC_BYTES, PARSE_DEADLINE};
 use deployc::problem::{MAX_BLOCKS, MAX_NESTING, MAX_OPEN_BRACES, RETENTION_DAYS, USER_DATA_LIMIT};
 use deployc::values::{Backoff, CacheMode, Engine, Lint, Missing, Order, Progress, RestartPolicy};
 
-use crate::support::repo_file;
+use crate::support::{Deployc, repo_file};
 
 const REFERENCE: &str = "docs/language.md";
 
@@ -364,4 +364,14 @@ fn every_link_within_the_reference_finds_its_heading() {
         .filter(|target| !anchors.iter().any(|a| a == target))
         .collect();
     assert!(broken.is_empty(), "{REFERENCE}: links to no heading: {broken:?}");
+}
+
+#[test]
+fn the_binary_prints_the_reference() {
+    Deployc::new()
+        .arg("language")
+        .run()
+        .status(0)
+        .stderr_empty()
+        .stdout_is(&reference());
 }
