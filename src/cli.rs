@@ -125,8 +125,11 @@ enum Command {
         #[command(flatten)]
         diagnostics: DiagnosticArgs,
     },
-    /// Print the JSON Schema of the spec language.
+    /// Print the JSON Schema of JSON specs, for editors and validators.
     Schema,
+    /// Print the spec language reference: every node, property and default (Markdown).
+    #[command(after_help = "Example:\n  deployc language | less")]
+    Language,
     /// Print a shell completion script.
     #[command(after_help = "Example:\n  deployc completions bash > /etc/bash_completion.d/deployc")]
     Completions { shell: clap_complete::Shell },
@@ -294,6 +297,10 @@ fn run(cli: Cli) -> Exit {
         }
         Command::Schema => {
             stdout_text(&crate::schema());
+            Exit::Success
+        }
+        Command::Language => {
+            stdout_text(crate::LANGUAGE_REFERENCE);
             Exit::Success
         }
         Command::Completions { shell } => {

@@ -30,6 +30,48 @@ const ERROR_CHECKS: &[&str] = &[
     "env-file-in-context",
 ];
 
+/// Every block of the language, by where it is written (`[]` is the top
+/// level), with the nodes it may contain: the lists the decoder accepts and
+/// suggests from. The language reference is tested against this.
+pub const BLOCKS: &[(&[&str], &[&str])] = &[
+    (&[], TOP_NODES),
+    (&["project"], PROJECT_NODES),
+    (&["service"], SERVICE_NODES),
+    (&["build"], BUILD_NODES),
+    (&["cache"], CACHE_NODES),
+    (&["symlinks"], SYMLINKS_NODES),
+    (&["timeouts"], TIMEOUT_NODES),
+    (&["health"], HEALTH_NODES),
+    (&["host"], HOST_NODES),
+    (&["cloudwatch"], CLOUDWATCH_NODES),
+    (&["cloudwatch", "metrics"], METRICS_NODES),
+];
+
+/// The properties of each node that takes any, by where the node is written.
+/// A node's reader takes exactly these (see `Reader::in_block`); any other
+/// property is reported as unknown, with a suggestion from this list.
+/// `env` and `arg` are not here: every property of theirs is a variable.
+pub const PROPERTIES: &[(&[&str], &[&str])] = &[
+    (&["project", "user"], &["group"]),
+    (&["project", "restart"], &["delay"]),
+    (&["service", "build"], &["context", "target"]),
+    (&["build", "order"], &["max"]),
+    (&["build", "log-dir"], &["fallback"]),
+    (&["build", "min-free"], &["disk", "memory"]),
+    (&["symlinks"], &["from"]),
+    (&["symlinks", "link"], &["missing"]),
+    (&["timeouts", "stop"], &["containers"]),
+    (&["health", "http"], &["status"]),
+    (&["health", "timeout"], &["interval"]),
+    (&["host", "repo"], &["branch", "token"]),
+    (&["host", "retry"], &["attempts", "delay", "backoff"]),
+    (&["host", "env-file"], &["from"]),
+    (&["cloudwatch", "log-group"], &["retention-days"]),
+    (&["cloudwatch", "file"], &["stream"]),
+    (&["cloudwatch", "metrics"], &["interval"]),
+    (&["allow"], &["reason"]),
+];
+
 /// A value that can be read from a KDL argument or property.
 trait FromKdl: Sized {
     const EXPECTED: &'static str;
@@ -131,6 +173,9 @@ fn convert<T: FromKdl>(d: &mut Diagnostics, entry: &KdlEntry) -> Option<Spanned<
 /// asked for so that `finish` can report everything else.
 struct Reader<'a> {
     node: &'a KdlNode,
+    /// The properties the node takes, from `PROPERTIES`.
+    props: &'static [&'static str],
+    /// The properties read, which must be `props`: checked in debug builds.
     known_props: Vec<&'static str>,
     args_taken: usize,
     children_taken: bool,
@@ -144,11 +189,36 @@ impl<'a> Reader<'a> {
         }
         Reader {
             node,
+            props: &[],
             known_props: Vec::new(),
             args_taken: 0,
             children_taken: false,
             vars_read: false,
         }
+    }
+
+    /// A reader for a node with properties, written in `block`: it takes the
+    /// properties `PROPERTIES` lists for the node there.
+    fn in_block(d: &mut Diagnostics, node: &'a KdlNode, block: &[&str]) -> Self {
+        let name = node.name().value();
+        let props = PROPERTIES
+            .iter()
+            .find(|(path, _)| path.split_last() == Some((&name, block)))
+            .map_or(&[][..], |(_, props)| *props);
+        Reader {
+            props,
+            ..Reader::new(d, node)
+        }
+    }
+
+    /// Remembers that `name` was asked for; it must be one of the node's `PROPERTIES`.
+    fn ask(&mut self, name: &'static str) {
+        debug_assert!(
+            self.props.contains(&name),
+            "`{}` reads `{name}=`, which decode::PROPERTIES does not list for it (or its reader is not made with `Reader::in_block`)",
+            self.name()
+        );
+        self.known_props.push(name);
     }
 
     fn name(&self) -> String {
@@ -194,7 +264,7 @@ impl<'a> Reader<'a> {
     }
 
     fn prop<T: FromKdl>(&mut self, d: &mut Diagnostics, name: &'static str) -> Option<Spanned<T>> {
-        self.known_props.push(name);
+        self.ask(name);
         let mut found: Option<&KdlEntry> = None;
         for entry in self.node.entries() {
             if entry.name().map(|n| n.value()) != Some(name) {
@@ -223,7 +293,7 @@ impl<'a> Reader<'a> {
             .iter()
             .any(|e| e.name().map(|n| n.value()) == Some(name));
         if !has {
-            self.known_props.push(name);
+            self.ask(name);
             d.report(
                 Problem::MissingProperty {
                     node: self.name(),
@@ -303,17 +373,23 @@ impl<'a> Reader<'a> {
 
     /// Reports what was not asked for. `takes` describes the arguments.
     fn finish(self, d: &mut Diagnostics, takes: &'static str) {
+        debug_assert!(
+            self.props.iter().all(|p| self.known_props.contains(p)),
+            "`{}` takes properties it never reads: {:?}",
+            self.name(),
+            self.props
+        );
         let mut positional = 0usize;
         for entry in self.node.entries() {
             match entry.name() {
                 Some(ident) if !self.vars_read => {
                     let name = ident.value();
-                    if !self.known_props.contains(&name) {
+                    if !self.props.contains(&name) {
                         d.report(
                             Problem::UnknownProperty {
                                 name: name.to_owned(),
                                 node: self.name(),
-                                suggestion: closest(name, self.known_props.iter().copied()),
+                                suggestion: closest(name, self.props.iter().copied()),
                             },
                             Span::from_kdl(ident.span()),
                         );
@@ -384,6 +460,10 @@ impl Seen {
 
 fn unknown_node(d: &mut Diagnostics, node: &KdlNode, parent: &'static str, known: &[&'static str]) {
     let name = node.name().value();
+    debug_assert!(
+        !known.contains(&name),
+        "`{name}` is listed in {parent} but not decoded"
+    );
     d.report(
         Problem::UnknownNode {
             name: name.to_owned(),
@@ -576,7 +656,7 @@ fn decode_project(d: &mut Diagnostics, node: &KdlNode) -> Project {
                 }
             }
             "user" => {
-                let mut u = Reader::new(d, child);
+                let mut u = Reader::in_block(d, child, &["project"]);
                 if let Some(user) = u.arg(d, "a user name") {
                     project.user = user;
                 }
@@ -586,7 +666,7 @@ fn decode_project(d: &mut Diagnostics, node: &KdlNode) -> Project {
             "env" => vars_node(d, child, &mut env),
             "env-file" => project.env_file = single(d, child, "a path relative to the root"),
             "restart" => {
-                let mut u = Reader::new(d, child);
+                let mut u = Reader::in_block(d, child, &["project"]);
                 if let Some(policy) = u.arg(d, "\"no\", \"on-failure\" or \"always\"") {
                     project.restart.policy = policy;
                 }
@@ -627,7 +707,7 @@ fn decode_service(d: &mut Diagnostics, node: &KdlNode) -> Option<Service> {
         }
         match key {
             "build" => {
-                let mut b = Reader::new(d, child);
+                let mut b = Reader::in_block(d, child, &["service"]);
                 let dockerfile = b.arg(d, "the Dockerfile, relative to the context");
                 let context = b.prop(d, "context");
                 let target = b.prop(d, "target");
@@ -676,7 +756,7 @@ fn decode_build(d: &mut Diagnostics, node: &KdlNode) -> Build {
         }
         match key {
             "order" => {
-                let mut o = Reader::new(d, child);
+                let mut o = Reader::in_block(d, child, &["build"]);
                 let order = o.arg(d, "\"sequential\" or \"parallel\"");
                 let max = o.prop(d, "max");
                 // With the order unreadable, `max` cannot be judged against it.
@@ -697,7 +777,7 @@ fn decode_build(d: &mut Diagnostics, node: &KdlNode) -> Build {
                 }
             }
             "log-dir" => {
-                let mut l = Reader::new(d, child);
+                let mut l = Reader::in_block(d, child, &["build"]);
                 build.log_dir = l.arg(d, "an absolute path");
                 if let Some(fallback) = l.prop(d, "fallback") {
                     build.log_fallback = fallback;
@@ -705,7 +785,7 @@ fn decode_build(d: &mut Diagnostics, node: &KdlNode) -> Build {
                 l.finish(d, "one argument: the log directory");
             }
             "min-free" => {
-                let mut m = Reader::new(d, child);
+                let mut m = Reader::in_block(d, child, &["build"]);
                 build.min_free_disk = m.prop(d, "disk");
                 build.min_free_memory = m.prop(d, "memory");
                 if !child.entries().iter().any(|e| e.name().is_some()) {
@@ -776,14 +856,16 @@ fn decode_cache(d: &mut Diagnostics, node: &KdlNode) -> Cache {
     cache
 }
 
+const SYMLINKS_NODES: &[&str] = &["link"];
+
 fn decode_symlinks(d: &mut Diagnostics, node: &KdlNode) -> Option<Symlinks> {
-    let mut r = Reader::new(d, node);
+    let mut r = Reader::in_block(d, node, &[]);
     let from = r.required_prop(d, "from");
     let mut links = Vec::new();
     for child in r.children() {
         match child.name().value() {
             "link" => {
-                let mut l = Reader::new(d, child);
+                let mut l = Reader::in_block(d, child, &["symlinks"]);
                 let path = l.arg(d, "a path relative to the root");
                 let missing = l.prop(d, "missing");
                 l.finish(d, "one argument: the path");
@@ -794,7 +876,7 @@ fn decode_symlinks(d: &mut Diagnostics, node: &KdlNode) -> Option<Symlinks> {
                     });
                 }
             }
-            _ => unknown_node(d, child, "`symlinks`", &["link"]),
+            _ => unknown_node(d, child, "`symlinks`", SYMLINKS_NODES),
         }
     }
     r.finish(d, "no arguments, only from=");
@@ -816,7 +898,7 @@ fn decode_timeouts(d: &mut Diagnostics, node: &KdlNode) -> Timeouts {
         match key {
             "start" => timeouts.start = single(d, child, what),
             "stop" => {
-                let mut s = Reader::new(d, child);
+                let mut s = Reader::in_block(d, child, &["timeouts"]);
                 if let Some(stop) = s.arg(d, what) {
                     timeouts.stop = stop;
                 }
@@ -882,7 +964,7 @@ fn decode_health(d: &mut Diagnostics, node: &KdlNode) -> Health {
                 n.finish(d, "service names");
             }
             "http" => {
-                let mut h = Reader::new(d, child);
+                let mut h = Reader::in_block(d, child, &["health"]);
                 let url = h.arg(d, "a URL");
                 let status = h.prop(d, "status");
                 h.finish(d, "one argument: the URL");
@@ -894,7 +976,7 @@ fn decode_health(d: &mut Diagnostics, node: &KdlNode) -> Health {
                 }
             }
             "timeout" => {
-                let mut t = Reader::new(d, child);
+                let mut t = Reader::in_block(d, child, &["health"]);
                 if let Some(timeout) = t.arg(d, "a duration such as \"5m\"") {
                     health.timeout = timeout;
                 }
@@ -946,7 +1028,7 @@ fn decode_host(d: &mut Diagnostics, node: &KdlNode) -> Host {
         match key {
             "packages" => host.packages.extend(list(d, child, "package names")),
             "repo" => {
-                let mut p = Reader::new(d, child);
+                let mut p = Reader::in_block(d, child, &["host"]);
                 let url = p.arg(d, "the repository's URL");
                 let branch = p.prop(d, "branch");
                 let token = secret_prop(d, &mut p, "token", "the repository token");
@@ -960,7 +1042,7 @@ fn decode_host(d: &mut Diagnostics, node: &KdlNode) -> Host {
                 }
             }
             "retry" => {
-                let mut p = Reader::new(d, child);
+                let mut p = Reader::in_block(d, child, &["host"]);
                 if let Some(v) = p.prop(d, "attempts") {
                     host.retry.attempts = v;
                 }
@@ -978,7 +1060,7 @@ fn decode_host(d: &mut Diagnostics, node: &KdlNode) -> Host {
                 }
             }
             "env-file" => {
-                let mut p = Reader::new(d, child);
+                let mut p = Reader::in_block(d, child, &["host"]);
                 host.env_file = if p
                     .node
                     .entries()
@@ -1053,14 +1135,14 @@ fn decode_cloudwatch(d: &mut Diagnostics, node: &KdlNode) -> Option<Cloudwatch> 
         match key {
             "log-group" => {
                 group_written = true;
-                let mut g = Reader::new(d, child);
+                let mut g = Reader::in_block(d, child, &["cloudwatch"]);
                 let group = g.arg(d, "the log group name");
                 let retention = g.prop(d, "retention-days");
                 g.finish(d, "one argument: the log group name");
                 log_group = group.map(|group| (group, retention));
             }
             "file" => {
-                let mut f = Reader::new(d, child);
+                let mut f = Reader::in_block(d, child, &["cloudwatch"]);
                 let path = f.arg(d, "an absolute path");
                 let stream = f.prop(d, "stream");
                 f.finish(d, "one argument: the file's path");
@@ -1091,8 +1173,10 @@ fn decode_cloudwatch(d: &mut Diagnostics, node: &KdlNode) -> Option<Cloudwatch> 
     })
 }
 
+const METRICS_NODES: &[&str] = &["memory", "disk"];
+
 fn decode_metrics(d: &mut Diagnostics, node: &KdlNode) -> Metrics {
-    let mut r = Reader::new(d, node);
+    let mut r = Reader::in_block(d, node, &["cloudwatch"]);
     let mut metrics = Metrics {
         interval: Spanned::unspanned(Duration::from_secs(60)),
         memory: false,
@@ -1112,7 +1196,7 @@ fn decode_metrics(d: &mut Diagnostics, node: &KdlNode) -> Metrics {
                 }
             }
             "disk" => metrics.disk.extend(list(d, child, "mount points such as \"/\"")),
-            _ => unknown_node(d, child, "`metrics`", &["memory", "disk"]),
+            _ => unknown_node(d, child, "`metrics`", METRICS_NODES),
         }
     }
     r.finish(d, "no arguments, only interval=");
@@ -1136,7 +1220,7 @@ fn decode_registry(d: &mut Diagnostics, node: &KdlNode) -> Option<Registry> {
 }
 
 fn decode_allow(d: &mut Diagnostics, node: &KdlNode) -> Option<Allow> {
-    let mut r = Reader::new(d, node);
+    let mut r = Reader::in_block(d, node, &[]);
     let name = r.arg::<Text>(d, "the lint to allow");
     let reason = r.required_prop::<Text>(d, "reason");
     r.finish(d, "one argument: the lint");
@@ -1162,4 +1246,37 @@ fn decode_allow(d: &mut Diagnostics, node: &KdlNode) -> Option<Allow> {
         lint,
         reason: reason?,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_node_list_is_a_block() {
+        // Only declarations start a line, so this test's own text is not counted.
+        let declared = include_str!("decode.rs")
+            .lines()
+            .filter(|line| line.starts_with("const ") && line.contains("_NODES: &[&str]"))
+            .count();
+        assert_eq!(declared, BLOCKS.len(), "every `*_NODES` list belongs in BLOCKS");
+    }
+
+    #[test]
+    fn blocks_and_properties_are_nodes_of_a_block() {
+        let nodes_of = |block: &[&str]| {
+            BLOCKS
+                .iter()
+                .find(|(path, _)| *path == block)
+                .map(|(_, nodes)| *nodes)
+        };
+        for (path, _) in BLOCKS.iter().chain(PROPERTIES) {
+            if let Some((node, block)) = path.split_last() {
+                assert!(
+                    nodes_of(block).is_some_and(|nodes| nodes.contains(node)),
+                    "{path:?} is not a node of a block"
+                );
+            }
+        }
+    }
 }

@@ -134,6 +134,10 @@ pub fn compile_as(name: &str, spec_file: &str, bytes: &[u8]) -> Compiled {
     }
 }
 
+/// The language reference, `docs/language.md`, compiled in so that an installed
+/// deployc prints it (`deployc language`) without the repository.
+pub const LANGUAGE_REFERENCE: &str = include_str!("../docs/language.md");
+
 /// The JSON Schema of the spec model, as `deployc schema` prints it.
 pub fn schema() -> String {
     let schema = schemars::schema_for!(Spec);

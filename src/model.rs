@@ -16,7 +16,10 @@ use crate::values::{
 /// One Docker Compose deployment, described for deployc.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
-#[schemars(title = "deployc spec")]
+#[schemars(
+    title = "deployc spec",
+    description = "One Docker Compose deployment, as a JSON spec (a file ending in .json). This schema is for JSON specs and the editors that check them; a KDL spec writes some of these fields differently, and is described by the language reference: `deployc language`, or docs/language.md."
+)]
 pub struct Spec {
     /// The version of the spec language. Only 1 exists.
     pub version: Spanned<u32>,

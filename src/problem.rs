@@ -624,12 +624,16 @@ impl Problem {
                 "deployc accepts {MAX_NESTING} levels of block comments or `/-` in a row; is this the right file?"
             ),
             Syntax { help, .. } => return help.clone(),
-            Json { .. } => "a JSON spec has the same fields as the KDL language; see `deployc schema`".into(),
+            Json { .. } => "see `deployc schema` for the fields of a JSON spec".into(),
             UnknownNode { suggestion: Some(s), .. } | UnknownProperty { suggestion: Some(s), .. } => {
                 format!("did you mean `{s}`?")
             }
-            UnknownNode { parent, .. } => format!("remove it, or see `deployc schema` for what {parent} may contain"),
-            UnknownProperty { node, .. } => format!("remove it, or see `deployc schema` for the properties of `{node}`"),
+            UnknownNode { parent, .. } => format!(
+                "remove it; the language reference (`deployc language`, docs/language.md) lists what {parent} may contain"
+            ),
+            UnknownProperty { node, .. } => format!(
+                "remove it; the language reference (`deployc language`, docs/language.md) lists the properties of `{node}`"
+            ),
             UnexpectedArgument { node, takes } => format!("`{node}` takes {takes}"),
             MissingArgument { node, what } if what.contains("KEY=") => {
                 format!("write `NAME=\"value\"` pairs after the node name, such as `{node} LOG_LEVEL=\"info\"`")

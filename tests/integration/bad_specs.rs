@@ -67,6 +67,7 @@ bad_specs! {
     unknown_node: "unknown-node.kdl" => ["E0101"],
     registry: "registry.kdl" => ["E0223", "E0320", "E0321", "E0322"],
     unknown_property: "unknown-property.kdl" => ["E0102"],
+    unknown_no_suggestion: "unknown-no-suggestion.kdl" => ["E0101", "E0102"],
     unexpected_argument: "unexpected-argument.kdl" => ["E0103"],
     missing_argument: "missing-argument.kdl" => ["E0104"],
     wrong_type_duration: "wrong-type-duration.kdl" => ["E0106"],

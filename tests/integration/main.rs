@@ -8,6 +8,8 @@
 //! - `roundtrip`: the model through the library, KDL ↔ JSON.
 //! - `mutations`: random edits of the examples never make deployc panic.
 //! - `fuzz_regressions`: what the fuzzer found (`tests/fixtures/fuzz/`) ends soon, in errors.
+//! - `language`: `docs/language.md` names every node and property the decoder
+//!   accepts, and its examples check clean.
 //! - `schema`: `deployc schema` and the committed `schema/deployc.schema.json`.
 //! - `support`: what the others use: the driver, assertions, paths.
 //! - `driver`, `outcome`: the fluent `Deployc` driver, what a run produced
@@ -20,6 +22,7 @@ mod checks;
 #[path = "../common/driver.rs"]
 mod driver;
 mod fuzz_regressions;
+mod language;
 mod mutations;
 #[allow(dead_code)] // not every shared assertion is used here
 #[path = "../common/outcome.rs"]

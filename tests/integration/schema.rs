@@ -37,6 +37,12 @@ fn the_schema_describes_the_spec() {
     let schema = schema();
     assert_eq!(schema["$schema"], "https://json-schema.org/draft/2020-12/schema");
     assert_eq!(schema["title"], "deployc spec");
+    // Its fields are not KDL's, so it sends KDL users to the language reference.
+    let description = schema["description"].as_str().unwrap_or_default();
+    assert!(
+        description.contains("JSON spec") && description.contains("`deployc language`"),
+        "{description}"
+    );
     assert_eq!(schema["type"], "object");
     assert_eq!(schema["additionalProperties"], false, "unknown fields are errors");
     let required: Vec<&str> = schema["required"]
