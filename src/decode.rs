@@ -69,6 +69,7 @@ pub const PROPERTIES: &[(&[&str], &[&str])] = &[
     (&["cloudwatch", "log-group"], &["retention-days"]),
     (&["cloudwatch", "file"], &["stream"]),
     (&["cloudwatch", "metrics"], &["interval"]),
+    (&["registry"], &["ecr", "user", "password"]),
     (&["allow"], &["reason"]),
 ];
 
@@ -1204,7 +1205,7 @@ fn decode_metrics(d: &mut Diagnostics, node: &KdlNode) -> Metrics {
 }
 
 fn decode_registry(d: &mut Diagnostics, node: &KdlNode) -> Option<Registry> {
-    let mut r = Reader::new(d, node);
+    let mut r = Reader::in_block(d, node, &[]);
     let host = r.arg(d, "the registry's host name");
     let ecr = r.prop(d, "ecr");
     let user = r.prop(d, "user");
