@@ -192,6 +192,24 @@ mod tests {
         }
     }
 
+    /// Users cannot look up the team's internal incident reports, so what
+    /// users read describes each failure instead of citing one.
+    #[test]
+    fn user_facing_text_cites_no_internal_reports() {
+        let sources = [
+            ("problem.rs", include_str!("problem.rs")),
+            ("cli.rs", include_str!("cli.rs")),
+        ];
+        let texts = EXPLANATIONS.iter().copied().chain(sources);
+        for (name, text) in texts {
+            let lower = text.to_ascii_lowercase();
+            let cited = lower
+                .match_indices("seed ")
+                .any(|(at, word)| lower[at + word.len()..].starts_with(|c: char| c.is_ascii_digit()));
+            assert!(!cited, "{name} cites an incident by its number");
+        }
+    }
+
     #[test]
     fn lints_say_how_to_allow_them() {
         for lint in crate::values::Lint::WORDS {

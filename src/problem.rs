@@ -568,10 +568,10 @@ impl Problem {
             MemoryEstimates { missing, .. } => Some(format!("no estimate: {}", list(missing))),
             MissingIgnore {
                 reason: IgnoreReason::VendorOnDisk { .. },
-            } => Some("copying vendor/ into several parallel build contexts is what ran kubernaut's host out of memory (seed 004)".into()),
+            } => Some("vendor/ is copied into every build context that holds it; several parallel builds copying it at once can run the host out of memory".into()),
             MissingIgnore {
                 reason: IgnoreReason::ModMod,
-            } => Some("with `-mod=mod` Go reads the module cache, so vendor/ is dead weight in every build context (seed 004)".into()),
+            } => Some("with `-mod=mod` Go reads the module cache, so vendor/ is dead weight in every build context".into()),
             _ => None,
         }
     }
