@@ -111,7 +111,7 @@ bad_specs! {
     env_file_without_target: "env-file-without-target.kdl" => ["E0310"],
     allow_unknown_lint: "allow-unknown-lint.kdl" => ["E0316"],
 
-    // Checks against the seeds' failures.
+    // Checks against failures seen in real deployments.
     start_budget: "start-budget.kdl" => ["E0401"],
     containers_stop: "containers-stop.kdl" => ["E0402"],
     literal_secret_token: "literal-secret-token.kdl" => ["E0403"],

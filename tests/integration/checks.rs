@@ -1,8 +1,8 @@
-//! The compile-time checks against the seeds' failures. Each check has three
-//! specs in `tests/checks/`: `NAME.kdl` triggers it (its diagnostics are
-//! snapshotted as `check-NAME`), `NAME.ok.kdl` is the nearest spec that must
-//! not, and `NAME.allowed.kdl` silences it with `allow` — or, for a check
-//! that is an error, shows that `allow` refuses to.
+//! The compile-time checks against failures seen in real deployments. Each
+//! check has three specs in `tests/checks/`: `NAME.kdl` triggers it (its
+//! diagnostics are snapshotted as `check-NAME`), `NAME.ok.kdl` is the nearest
+//! spec that must not, and `NAME.allowed.kdl` silences it with `allow` — or,
+//! for a check that is an error, shows that `allow` refuses to.
 
 use crate::support::{Deployc, files_in, repo_file};
 
