@@ -12,7 +12,7 @@ use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 use crate::diagnostic::{Diagnostic, render_human, render_json};
 use crate::diff::{DiffStyle, FilePair};
 use crate::output::{self, ChangeKind, Conflict, Survey};
-use crate::problem::{Problem, USER_DATA_LIMIT};
+use crate::problem::{Newlines, Problem, USER_DATA_LIMIT, escape_controls};
 use crate::render::Artifact;
 use crate::span::Span;
 use crate::{Compiled, compile};
@@ -206,13 +206,14 @@ impl Console {
         self.color_for(std::io::stdout().is_terminal())
     }
 
+    /// `error: MESSAGE`; paths in it may hold control characters, which are escaped.
     fn error(&self, message: &str) {
         let label = if self.stderr_color() {
             "\x1b[1;31merror\x1b[0m"
         } else {
             "error"
         };
-        say!("{label}: {message}");
+        say!("{label}: {}", escape_controls(message, Newlines::Escape));
     }
 
     /// A status line such as `  created deploy/x.service (2.7 KiB)`, unless quiet.
@@ -224,7 +225,7 @@ impl Console {
             } else {
                 verb
             };
-            say!("{verb} {rest}");
+            say!("{verb} {}", escape_controls(rest, Newlines::Escape));
         }
     }
 }

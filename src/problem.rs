@@ -1,6 +1,7 @@
 //! Every problem deployc reports about a spec: its stable code, its severity,
 //! and all of its wording. Nothing else in the crate phrases a diagnostic.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use crate::values::{Duration, Lint};
@@ -381,7 +382,31 @@ impl Problem {
         }
     }
 
+    /// The one-line summary, with text from the spec escaped.
     pub fn message(&self) -> String {
+        escape_controls(&self.message_text(), Newlines::Escape).into_owned()
+    }
+
+    /// Text under the caret, with text from the spec escaped.
+    pub fn label(&self) -> Option<String> {
+        self.label_text()
+            .map(|text| escape_controls(&text, Newlines::Escape).into_owned())
+    }
+
+    /// Supporting detail, shown between the source and the help; may span
+    /// lines. Text from the spec in it is escaped, newlines included.
+    pub fn note(&self) -> Option<String> {
+        self.note_text()
+            .map(|text| escape_controls(&text, Newlines::Keep).into_owned())
+    }
+
+    /// How to fix it, with text from the spec escaped.
+    pub fn help(&self) -> Option<String> {
+        self.help_text()
+            .map(|text| escape_controls(&text, Newlines::Escape).into_owned())
+    }
+
+    fn message_text(&self) -> String {
         use Problem::*;
         match self {
             EmptySpec => "the spec is empty".into(),
@@ -533,8 +558,7 @@ impl Problem {
         }
     }
 
-    /// Text under the caret.
-    pub fn label(&self) -> Option<String> {
+    fn label_text(&self) -> Option<String> {
         use Problem::*;
         let text = match self {
             UnknownNode { .. } | UnknownProperty { .. } => "not known here",
@@ -552,8 +576,7 @@ impl Problem {
         Some(text.to_owned())
     }
 
-    /// Supporting detail, shown between the source and the help; may span lines.
-    pub fn note(&self) -> Option<String> {
+    fn note_text(&self) -> Option<String> {
         use Problem::*;
         match self {
             StartBudget { stages, .. } => Some(budget_table(stages)),
@@ -565,7 +588,10 @@ impl Problem {
                 let when = if *gzipped { " before compression" } else { "" };
                 Some(format!("it carries{when}: {}", listed.join(", ")))
             }
-            MemoryEstimates { missing, .. } => Some(format!("no estimate: {}", list(missing))),
+            MemoryEstimates { missing, .. } => {
+                let missing: Vec<String> = missing.iter().map(|name| one_line(name)).collect();
+                Some(format!("no estimate: {}", list(&missing)))
+            }
             MissingIgnore {
                 reason: IgnoreReason::VendorOnDisk { .. },
             } => Some("vendor/ is copied into every build context that holds it; several parallel builds copying it at once can run the host out of memory".into()),
@@ -576,7 +602,7 @@ impl Problem {
         }
     }
 
-    pub fn help(&self) -> Option<String> {
+    fn help_text(&self) -> Option<String> {
         use Problem::*;
         let text = match self {
             EmptySpec => "a spec starts with `version 1` and a `project` node; see the examples folder".into(),
@@ -701,6 +727,52 @@ impl Problem {
     }
 }
 
+/// Whether escaping keeps line breaks: a note's own lines are deployc's wording.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Newlines {
+    Keep,
+    Escape,
+}
+
+/// Text as a diagnostic or message shows it: control characters (an escape
+/// sequence can retitle or clear the terminal), bidirectional overrides
+/// (which reorder what is read) and line separators are written as Rust
+/// escapes, such as `\u{1b}`, so the reader sees what is there.
+pub fn escape_controls(text: &str, newlines: Newlines) -> Cow<'_, str> {
+    let escaped = |c: char| match c {
+        '\n' => newlines == Newlines::Escape,
+        c => c.is_control() || is_invisible_format(c),
+    };
+    if !text.chars().any(escaped) {
+        return Cow::Borrowed(text);
+    }
+    Cow::Owned(
+        text.chars()
+            .map(|c| {
+                if !escaped(c) {
+                    c.to_string()
+                } else if c.is_control() {
+                    // `\n`, `\t`, `\r`, or `\u{1b}`
+                    c.escape_debug().to_string()
+                } else {
+                    c.escape_unicode().to_string()
+                }
+            })
+            .collect(),
+    )
+}
+
+/// Characters that change how the text around them is shown: bidirectional
+/// marks, embeddings, overrides and isolates, and the Unicode line and
+/// paragraph separators.
+pub fn is_invisible_format(c: char) -> bool {
+    matches!(c, '\u{061c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{2028}' | '\u{2029}')
+}
+
+fn one_line(text: &str) -> String {
+    escape_controls(text, Newlines::Escape).into_owned()
+}
+
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.message())
@@ -731,6 +803,12 @@ pub enum IgnoreReason {
 
 /// The worst-case start as a table: each stage, its limit, and when it ends at the latest.
 fn budget_table(stages: &[(String, Duration)]) -> String {
+    // Stage names hold service names, which may be invalid ones kept after
+    // their own error: a newline in one would break the table.
+    let stages: Vec<(String, &Duration)> = stages
+        .iter()
+        .map(|(name, limit)| (one_line(name), limit))
+        .collect();
     let width = stages
         .iter()
         .map(|(name, _)| name.chars().count())
@@ -742,7 +820,7 @@ fn budget_table(stages: &[(String, Duration)]) -> String {
         "stage", "limit", "ends by"
     )];
     let mut elapsed = 0;
-    for (name, limit) in stages {
+    for (name, limit) in &stages {
         elapsed += limit.secs();
         lines.push(format!(
             "{name:<width$}  {:>7}  {:>7}",

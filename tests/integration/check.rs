@@ -397,3 +397,83 @@ fn explain_refuses_an_unknown_code_and_a_spec_beside_it() {
         .stdout_empty()
         .stderr_contains("cannot be used with");
 }
+
+/// A terminal escape sequence that would retitle the terminal, and a
+/// right-to-left override that would reorder the line it is on.
+const HOSTILE: &str = "\u{1b}]0;pwned\u{7}\u{202e}";
+
+/// `HOSTILE` as a KDL string escapes it.
+const HOSTILE_KDL: &str = r"\u{1b}]0;pwned\u{7}\u{202e}";
+
+/// `HOSTILE` as deployc shows it.
+const HOSTILE_SHOWN: &str = r"\u{1b}]0;pwned\u{7}\u{202e}";
+
+fn is_hostile(c: char) -> bool {
+    (c.is_control() && c != '\n') || deployc::problem::is_invisible_format(c)
+}
+
+#[test]
+fn control_characters_from_the_spec_are_escaped_in_every_format() {
+    let spec = format!(
+        "version 1\n\
+         project \"shop\" \"{HOSTILE_KDL}\"=1\n\
+         service \"a{HOSTILE_KDL}\" {{ build \"Dockerfile\"; }}\n\
+         service \"b{HOSTILE_KDL}\" {{ }}\n\
+         service \"web\" {{ build \"Dockerfile\"; }}\n\
+         build {{ order \"parallel\" max=2; }}\n\
+         \"{HOSTILE_KDL}\" \"x\"\n"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let file = format!("spec{HOSTILE}.kdl");
+    std::fs::write(dir.path().join(&file), spec).unwrap();
+
+    let human = Deployc::new()
+        .current_dir(dir.path())
+        .args(["check", &file])
+        .run();
+    human.invalid_spec();
+    assert!(
+        !human.stderr.chars().any(is_hostile),
+        "raw control characters on stderr:\n{}",
+        human.stderr.escape_debug()
+    );
+    human
+        .stderr_contains(&format!("--> spec{HOSTILE_SHOWN}.kdl:"))
+        .stderr_contains(&format!("unknown property `{HOSTILE_SHOWN}` on `project`"))
+        .stderr_contains(&format!(
+            "error[E0101]: unknown node `{HOSTILE_SHOWN}` in the spec"
+        ))
+        .stderr_contains(&format!("= note: no estimate: `a{HOSTILE_SHOWN}`"))
+        .stderr_contains(&format!("in `service \"b{HOSTILE_SHOWN}\"`"))
+        .stderr_contains(&format!("could not check `spec{HOSTILE_SHOWN}.kdl`"));
+
+    let json = Deployc::new()
+        .current_dir(dir.path())
+        .args(["check", "--message-format", "json", &file])
+        .run();
+    json.status(2);
+    let lines = json.json_lines();
+    let mut escaped = Vec::new();
+    for line in &lines {
+        for field in ["message", "label", "note", "help"] {
+            let Some(text) = line[field].as_str() else {
+                continue;
+            };
+            assert!(
+                !text.chars().any(is_hostile),
+                "raw control characters in {field}: {}",
+                text.escape_debug()
+            );
+            if text.contains(HOSTILE_SHOWN) {
+                escaped.push(field);
+            }
+        }
+    }
+    for field in ["message", "note", "help"] {
+        assert!(
+            escaped.contains(&field),
+            "no escaped text in any {field}: {}",
+            json.stdout
+        );
+    }
+}
