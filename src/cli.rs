@@ -147,7 +147,7 @@ struct DiagnosticArgs {
     /// Treat warnings as errors.
     #[arg(long)]
     deny_warnings: bool,
-    /// How diagnostics are printed: for people, or one JSON object per line on stdout.
+    /// How diagnostics and results are printed: for people, or one JSON object per line on stdout, each with a `type`: `diagnostic`, `render` (a file render wrote) or `diff` (a file render would change).
     #[arg(long, value_enum, default_value_t = MessageFormat::Human)]
     message_format: MessageFormat,
 }
@@ -216,18 +216,54 @@ impl Console {
         say!("{label}: {}", escape_controls(message, Newlines::Escape));
     }
 
-    /// A status line such as `  created deploy/x.service (2.7 KiB)`, unless quiet.
+    /// A progress line on stderr such as `  checked deploy.kdl: ok`, unless quiet.
     fn status(&self, verb: &str, rest: &str) {
         if !self.quiet {
-            let verb = format!("{verb:>9}");
-            let verb = if self.stderr_color() {
-                format!("\x1b[1;32m{verb}\x1b[0m")
-            } else {
-                verb
-            };
-            say!("{verb} {}", escape_controls(rest, Newlines::Escape));
+            say!("{}", self.status_line(verb, rest, self.stderr_color()));
         }
     }
+
+    /// A result line on stdout such as `  created deploy/x.service (2.7 KiB)`, unless quiet.
+    fn result(&self, verb: &str, rest: &str) {
+        if !self.quiet {
+            stdout_text(&format!(
+                "{}\n",
+                self.status_line(verb, rest, self.stdout_color())
+            ));
+        }
+    }
+
+    fn status_line(&self, verb: &str, rest: &str, color: bool) -> String {
+        let verb = format!("{verb:>9}");
+        let verb = if color {
+            format!("\x1b[1;32m{verb}\x1b[0m")
+        } else {
+            verb
+        };
+        format!("{verb} {}", escape_controls(rest, Newlines::Escape))
+    }
+
+    /// One JSON record on stdout, beside the diagnostics, unless quiet.
+    fn record(&self, record: &FileRecord) {
+        if !self.quiet {
+            let line = serde_json::to_string(record).expect("records serialise");
+            stdout_text(&format!("{line}\n"));
+        }
+    }
+}
+
+/// `--message-format json`: what render did, or diff found, to one file.
+#[derive(serde::Serialize)]
+struct FileRecord<'a> {
+    /// `render` or `diff`, beside the diagnostics' `diagnostic`.
+    #[serde(rename = "type")]
+    kind: &'static str,
+    path: &'a str,
+    /// `created`, `updated`, `unchanged` or `removed`: what render did, or would do.
+    change: &'static str,
+    /// The size written; absent for a removal and in diff.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    bytes: Option<usize>,
 }
 
 /// `check --explain CODE`: the explanation on stdout, as `rustc --explain` prints it.
@@ -497,7 +533,34 @@ fn show_plan(console: &Console, compiled: &Compiled) {
     say!("     logs {} (fallback {})", plan.log_dir, plan.log_fallback);
 }
 
+/// Whether the output folder exists. A file where the folder should be, or
+/// on the way to it, is a usage error: no render can go there.
+fn folder_exists(console: &Console, dir: &Path) -> Result<bool, Exit> {
+    let shown = dir.display();
+    match std::fs::metadata(dir) {
+        Ok(metadata) if metadata.is_dir() => Ok(true),
+        Ok(_) => {
+            console.error(&format!(
+                "`{shown}` is a file, not a folder for the artifacts; name a folder with -o DIR"
+            ));
+            Err(Exit::Invalid)
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+        Err(e) if e.kind() == std::io::ErrorKind::NotADirectory => {
+            console.error(&format!(
+                "`{shown}` cannot be a folder: part of its path is a file; name a folder with -o DIR"
+            ));
+            Err(Exit::Invalid)
+        }
+        Err(e) => {
+            console.error(&format!("cannot read `{shown}`: {}", io_reason(&e)));
+            Err(Exit::Io)
+        }
+    }
+}
+
 fn survey(console: &Console, dir: &Path, compiled: &Compiled) -> Result<Survey, Exit> {
+    folder_exists(console, dir)?;
     let artifacts: &[Artifact] = compiled.artifacts.as_deref().unwrap_or(&[]);
     let spec_file = compiled.plan.as_ref().map_or("", |p| p.spec_file.as_str());
     output::survey(dir, spec_file, artifacts).map_err(|e| {
@@ -512,7 +575,15 @@ fn check(console: &Console, spec: &Path, dir: &Path, args: &DiagnosticArgs) -> E
         Err(exit) => return exit,
     };
     let mut drift = Vec::new();
-    if compiled.artifacts.is_some() && dir.is_dir() {
+    let compare = match compiled.artifacts {
+        Some(_) => folder_exists(console, dir),
+        None => Ok(false),
+    };
+    let compare = match compare {
+        Ok(compare) => compare,
+        Err(exit) => return exit,
+    };
+    if compare {
         let survey = match survey(console, dir, &compiled) {
             Ok(survey) => survey,
             Err(exit) => return exit,
@@ -599,9 +670,16 @@ fn render(console: &Console, spec: &Path, dir: &Path, force: bool, args: &Diagno
     }
     for change in &survey.changes {
         let path = dir.join(&change.file).display().to_string();
-        match &change.new {
-            None => console.status(change.kind.past_tense(), &path),
-            Some(artifact) => {
+        let verb = change.kind.past_tense();
+        match (args.message_format, &change.new) {
+            (MessageFormat::Json, new) => console.record(&FileRecord {
+                kind: "render",
+                path: &path,
+                change: verb,
+                bytes: new.as_ref().map(|a| a.bytes.len()),
+            }),
+            (MessageFormat::Human, None) => console.result(verb, &path),
+            (MessageFormat::Human, Some(artifact)) => {
                 let mut line = format!("{path} ({})", human_size(artifact.bytes.len()));
                 if plan.files.user_data.as_ref() == Some(&artifact.file) {
                     line.push_str(&format!(
@@ -609,7 +687,7 @@ fn render(console: &Console, spec: &Path, dir: &Path, force: bool, args: &Diagno
                         artifact.bytes.len()
                     ));
                 }
-                console.status(change.kind.past_tense(), &line);
+                console.result(verb, &line);
             }
         }
     }
@@ -676,8 +754,19 @@ fn diff(console: &Console, spec: &Path, dir: &Path, how: &DiffHow, args: &Diagno
             }
         }
     }
-    let differs = pairs.iter().any(|p| p.old != p.new || p.mode_change.is_some());
-    if !console.quiet {
+    let differs = pairs.iter().any(|p| p.change().is_some());
+    if args.message_format == MessageFormat::Json {
+        for pair in &pairs {
+            if let Some(change) = pair.change() {
+                console.record(&FileRecord {
+                    kind: "diff",
+                    path: pair.path,
+                    change: change.past_tense(),
+                    bytes: None,
+                });
+            }
+        }
+    } else if !console.quiet {
         let text: String = if how.stat {
             crate::diff::stat(&pairs, how.style)
         } else {

@@ -392,6 +392,9 @@ fn expand_tabs(text: &str) -> String {
 
 #[derive(Serialize)]
 struct JsonDiagnostic<'a> {
+    /// Tells diagnostics from the file records `render` and `diff` print beside them.
+    #[serde(rename = "type")]
+    kind: &'static str,
     file: &'a str,
     line: Option<usize>,
     column: Option<usize>,
@@ -410,6 +413,7 @@ pub fn render_json(diagnostic: &Diagnostic, source: &SourceFile) -> String {
     let start = diagnostic.span.range().map(|(o, _)| source.location(o));
     let end = diagnostic.span.range().map(|(o, l)| source.location(o + l));
     let json = JsonDiagnostic {
+        kind: "diagnostic",
         file: &source.name,
         line: start.map(|s| s.0),
         column: start.map(|s| s.1),

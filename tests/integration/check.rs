@@ -184,6 +184,7 @@ fn json_diagnostics_are_one_object_per_line_on_stdout() {
         for key in ["file", "line", "column", "code", "severity", "message", "help"] {
             assert!(object.contains_key(key), "no `{key}` in {line}");
         }
+        assert_eq!(line["type"], "diagnostic");
         assert_eq!(line["file"], "tests/bad_specs/many-errors.kdl");
         assert_eq!(line["severity"], "error");
         assert!(line["code"].as_str().unwrap().starts_with('E'), "{line}");

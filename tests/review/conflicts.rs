@@ -155,7 +155,7 @@ fn dropping_the_host_block_removes_user_data() {
             .iter()
             .all(|(verb, _, _)| verb == "unchanged"),
         "{}",
-        again.stderr
+        again.stdout
     );
 }
 

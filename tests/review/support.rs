@@ -555,9 +555,9 @@ fn shell_quote(word: &str) -> String {
 
 /// The assertions only the review tests need.
 impl Outcome {
-    /// render's status lines: (verb, path, rest of the line), in order.
+    /// render's status lines on stdout: (verb, path, rest of the line), in order.
     pub fn status_lines(&self) -> Vec<(String, String, String)> {
-        self.stderr
+        self.stdout
             .lines()
             .filter_map(|line| {
                 let mut words = line.trim_start().splitn(3, ' ');
