@@ -24,7 +24,7 @@ const EXPLANATIONS: &[(&str, &str)] = explanations!(
     "E0312", "E0313", "E0314", "E0315", "E0316", "E0317", "E0318", "E0319", //
     "E0401", "E0402", "E0403", "E0404", //
     "W0501", "W0502", "W0503", "W0504", "W0505", "W0506", //
-    "E0601", "E0602", "W0603",
+    "E0601", "E0602", "W0603", "E0604", "W0605", "E0606",
 );
 
 /// The explanation of `code` (such as `E0401`; case does not matter), in Markdown.
@@ -47,7 +47,8 @@ mod tests {
     /// Codes whose problem is not in a spec (input that is not one, files on
     /// disk): their examples are shell sessions, not specs.
     const CONSOLE_ONLY: &[&str] = &[
-        "E0001", "E0002", "E0003", "E0004", "E0005", "E0006", "E0007", "E0601", "E0602", "W0603",
+        "E0001", "E0002", "E0003", "E0004", "E0005", "E0006", "E0007", "E0601", "E0602", "W0603", "E0604",
+        "W0605", "E0606",
     ];
 
     /// The codes `Problem::code` maps to, read from its source.

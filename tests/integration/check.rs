@@ -9,7 +9,7 @@ const INVALID: &str = "tests/bad_specs/unknown-node.kdl";
 #[test]
 fn a_valid_spec_exits_0() {
     Deployc::new()
-        .args(["check", VALID])
+        .args(["check", "--spec-only", VALID])
         .run()
         .status(0)
         .stdout_empty()
@@ -26,7 +26,7 @@ fn every_fixture_spec_is_valid() {
         "tests/fixtures/valid.json",
     ] {
         Deployc::new()
-            .args(["check", "--deny-warnings", spec])
+            .args(["check", "--spec-only", "--deny-warnings", spec])
             .run()
             .status(0)
             .stderr_is(&format!("  checked {spec}: ok\n"));
@@ -69,13 +69,15 @@ fn a_directory_exits_3() {
 #[test]
 fn several_specs_are_each_reported_and_the_worst_exit_wins() {
     Deployc::new()
-        .args(["check", VALID, "-"])
+        .args(["check", "--spec-only", VALID, "-"])
         .stdin(std::fs::read(repo_file("tests/fixtures/every-node.kdl")).unwrap())
         .run()
         .status(0)
         .stderr_is("  checked tests/fixtures/valid.kdl: ok\n  checked <stdin>: ok\n");
 
-    let output = Deployc::new().args(["check", INVALID, VALID]).run();
+    let output = Deployc::new()
+        .args(["check", "--spec-only", INVALID, VALID])
+        .run();
     output
         .status(2)
         .stderr_contains("could not check `tests/bad_specs/unknown-node.kdl`")
@@ -87,7 +89,7 @@ fn several_specs_are_each_reported_and_the_worst_exit_wins() {
     // A missing file (3) is worse than an invalid spec (2); the specs after it
     // are still checked.
     Deployc::new()
-        .args(["check", VALID, "missing.kdl", INVALID])
+        .args(["check", "--spec-only", VALID, "missing.kdl", INVALID])
         .run()
         .status(3)
         .stderr_contains("checked tests/fixtures/valid.kdl: ok")
@@ -103,7 +105,7 @@ fn several_specs_are_each_reported_and_the_worst_exit_wins() {
 #[test]
 fn several_specs_in_one_folder_can_be_checked() {
     Deployc::new()
-        .args(["check", VALID, "tests/fixtures/every-node.kdl"])
+        .args(["check", "--spec-only", VALID, "tests/fixtures/every-node.kdl"])
         .run()
         .status(0)
         .stderr_is("  checked tests/fixtures/valid.kdl: ok\n  checked tests/fixtures/every-node.kdl: ok\n");
@@ -113,7 +115,7 @@ fn several_specs_in_one_folder_can_be_checked() {
 fn dash_reads_standard_input() {
     let spec = std::fs::read(repo_file(INVALID)).unwrap();
     Deployc::new()
-        .args(["check", "-"])
+        .args(["check", "--spec-only", "-"])
         .stdin(spec)
         .run()
         .invalid_spec()
@@ -122,7 +124,7 @@ fn dash_reads_standard_input() {
 
     let spec = std::fs::read(repo_file(VALID)).unwrap();
     Deployc::new()
-        .args(["check", "-"])
+        .args(["check", "--spec-only", "-"])
         .stdin(spec)
         .run()
         .status(0)
@@ -144,7 +146,7 @@ fn the_default_spec_is_deploy_kdl_in_the_current_directory() {
     let dir = tempfile::tempdir().unwrap();
     Deployc::new()
         .current_dir(dir.path())
-        .arg("check")
+        .args(["check", "--spec-only"])
         .run()
         .status(3)
         .stderr_is("error: cannot read `deploy.kdl`: no such file or directory\n");
@@ -152,7 +154,7 @@ fn the_default_spec_is_deploy_kdl_in_the_current_directory() {
     std::fs::copy(repo_file(VALID), dir.path().join("deploy.kdl")).unwrap();
     Deployc::new()
         .current_dir(dir.path())
-        .arg("check")
+        .args(["check", "--spec-only"])
         .run()
         .status(0)
         .stderr_is("  checked deploy.kdl: ok\n");
@@ -160,7 +162,7 @@ fn the_default_spec_is_deploy_kdl_in_the_current_directory() {
     std::fs::copy(repo_file(INVALID), dir.path().join("deploy.kdl")).unwrap();
     Deployc::new()
         .current_dir(dir.path())
-        .arg("check")
+        .args(["check", "--spec-only"])
         .run()
         .invalid_spec()
         .stderr_contains(" --> deploy.kdl:4:1\n");
@@ -171,6 +173,7 @@ fn json_diagnostics_are_one_object_per_line_on_stdout() {
     let output = Deployc::new()
         .args([
             "check",
+            "--spec-only",
             "--message-format",
             "json",
             "tests/bad_specs/many-errors.kdl",
@@ -207,6 +210,7 @@ fn json_diagnostics_without_a_place_have_null_line_and_column() {
     let output = Deployc::new()
         .args([
             "check",
+            "--spec-only",
             "--message-format",
             "json",
             "tests/bad_specs/missing-project.kdl",
@@ -227,6 +231,7 @@ fn json_diagnostics_without_a_place_have_null_line_and_column() {
 fn json_diagnostics_carry_warnings_and_deny_warnings() {
     let args = [
         "check",
+        "--spec-only",
         "--message-format",
         "json",
         "tests/fixtures/unused-allow.kdl",
@@ -247,7 +252,7 @@ fn json_diagnostics_carry_warnings_and_deny_warnings() {
 #[test]
 fn json_format_of_a_valid_spec_prints_nothing() {
     Deployc::new()
-        .args(["check", "--message-format", "json", VALID])
+        .args(["check", "--spec-only", "--message-format", "json", VALID])
         .run()
         .status(0)
         .stdout_empty()
@@ -258,13 +263,19 @@ fn json_format_of_a_valid_spec_prints_nothing() {
 fn no_ansi_escapes_when_piped_even_without_no_color() {
     let output = Deployc::new()
         .env("NO_COLOR", "")
-        .args(["check", "tests/bad_specs/many-errors.kdl", "missing.kdl", VALID])
+        .args([
+            "check",
+            "--spec-only",
+            "tests/bad_specs/many-errors.kdl",
+            "missing.kdl",
+            VALID,
+        ])
         .run();
     output.status(3).no_ansi();
     Deployc::new()
         .env("NO_COLOR", "")
         .env("CLICOLOR_FORCE", "1")
-        .args(["check", "tests/fixtures/warnings.kdl"])
+        .args(["check", "--spec-only", "tests/fixtures/warnings.kdl"])
         .run()
         .status(0)
         .no_ansi();
@@ -273,7 +284,7 @@ fn no_ansi_escapes_when_piped_even_without_no_color() {
 #[test]
 fn a_kdl_v1_document_is_accepted() {
     Deployc::new()
-        .args(["check", "tests/fixtures/v1.kdl"])
+        .args(["check", "--spec-only", "tests/fixtures/v1.kdl"])
         .run()
         .status(0)
         .stderr_is("  checked tests/fixtures/v1.kdl: ok\n");
@@ -307,7 +318,7 @@ fn a_kdl_v1_document_is_checked_like_any_other() {
 #[test]
 fn a_json_spec_is_accepted() {
     Deployc::new()
-        .args(["check", "tests/fixtures/valid.json"])
+        .args(["check", "--spec-only", "tests/fixtures/valid.json"])
         .run()
         .status(0)
         .stderr_is("  checked tests/fixtures/valid.json: ok\n");
