@@ -71,6 +71,18 @@ enum ColorChoice {
 
 #[derive(Subcommand, Debug)]
 enum Command {
+    /// Write a commented starter spec to begin from.
+    #[command(
+        after_help = "Examples:\n  deployc init                   (deploy.kdl here)\n  deployc init infra/staging.kdl\n  deployc init - | less          (print it instead)"
+    )]
+    Init {
+        /// The spec to write (`-` prints it on standard output). The project is named after its folder.
+        #[arg(default_value = "deploy.kdl")]
+        file: PathBuf,
+        /// Overwrite the file if it exists.
+        #[arg(long)]
+        force: bool,
+    },
     /// Parse, validate and lint specs, and compare their artifacts on disk; write nothing.
     #[command(
         after_help = "Examples:\n  deployc check\n  deployc check --deny-warnings            (CI: errors, lints, stale or missing artifacts)\n  deployc check --spec-only specs/*.kdl    (the specs alone, without output folders)\n  deployc check deploy.kdl --message-format json\n  deployc check --explain E0401"
@@ -293,6 +305,7 @@ fn run(cli: Cli) -> Exit {
         color: cli.color,
     };
     match cli.command {
+        Command::Init { file, force } => init(&console, &file, force),
         Command::Check {
             explain: Some(code), ..
         } => explain(&console, &code),
@@ -350,6 +363,61 @@ fn run(cli: Cli) -> Exit {
             }
         },
     }
+}
+
+/// `init`: the starter spec, named after the folder it goes in, into a new file.
+fn init(console: &Console, file: &Path, force: bool) -> Exit {
+    let shown = file.display();
+    let folder_name = |dir: &Path| {
+        std::path::absolute(dir)
+            .ok()
+            .and_then(|dir| dir.file_name().map(|n| n.to_string_lossy().into_owned()))
+    };
+    if file.as_os_str() == "-" {
+        stdout_text(&crate::starter::starter_spec(
+            folder_name(Path::new(".")).as_deref(),
+        ));
+        return Exit::Success;
+    }
+    let folder = match file.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    };
+    let existed = match std::fs::metadata(file) {
+        Ok(metadata) if metadata.is_dir() => {
+            console.error(&format!(
+                "`{shown}` is a folder; name the spec file, such as `{}`",
+                file.join("deploy.kdl").display()
+            ));
+            return Exit::Invalid;
+        }
+        Ok(_) if !force => {
+            console.error(&format!(
+                "`{shown}` already exists; run again with --force to overwrite it"
+            ));
+            return Exit::Invalid;
+        }
+        Ok(_) => true,
+        Err(_) => false,
+    };
+    let spec = crate::starter::starter_spec(folder_name(folder).as_deref());
+    if let Err(e) = std::fs::create_dir_all(folder).and_then(|()| std::fs::write(file, spec)) {
+        console.error(&format!("cannot write `{shown}`: {}", io_reason(&e)));
+        return Exit::Io;
+    }
+    console.result(if existed { "replaced" } else { "created" }, &shown.to_string());
+    if !console.quiet {
+        let render = if file == Path::new("deploy.kdl") {
+            "deployc render".to_owned()
+        } else {
+            format!("deployc render {shown}")
+        };
+        say!(
+            "note: edit it, then `{render}` writes its artifacts into `{}`",
+            output_dir(file, None, 1).display()
+        );
+    }
+    Exit::Success
 }
 
 /// Runs `action` for every spec with its output folder; the worst exit wins.
