@@ -38,15 +38,18 @@ pub enum Exit {
     Io = 3,
 }
 
-const EXIT_CODES: &str =
-    "Exit status: 0 success, 1 differences (diff), 2 invalid spec, usage or refused write, 3 I/O failure.";
+/// The top-level help's closing lines: where to start, and where codes are explained.
+const FIRST_STEPS: &str = "Start with `deployc init`, which writes a commented deploy.kdl.\n\
+`deployc check --explain CODE` explains a diagnostic code, such as E0401;\n\
+`deployc check --explain` lists every code.\n\n\
+Exit status: 0 success, 1 differences (diff), 2 invalid spec, usage or refused write, 3 I/O failure.";
 
 #[derive(Parser, Debug)]
 #[command(
     name = "deployc",
     version,
     about = "Compile a Docker Compose deployment spec into the files that run it: a systemd unit, a build script, cloud-init user-data and a CloudWatch agent config",
-    after_help = EXIT_CODES
+    after_help = FIRST_STEPS
 )]
 pub struct Cli {
     /// Print only errors.
@@ -91,9 +94,9 @@ enum Command {
         /// Spec files (`-` reads standard input).
         #[arg(default_value = "deploy.kdl")]
         specs: Vec<PathBuf>,
-        /// Print the long explanation of a diagnostic code, such as E0401, and check nothing.
-        #[arg(long, value_name = "CODE", conflicts_with = "specs")]
-        explain: Option<String>,
+        /// Print the long explanation of a diagnostic code, such as E0401, and check nothing; without a code, list every code with its summary.
+        #[arg(long, value_name = "CODE", num_args = 0..=1, conflicts_with = "specs")]
+        explain: Option<Option<String>>,
         #[command(flatten)]
         output: OutputArgs,
         /// Check the spec alone, for a spec whose artifacts are not kept beside it: no output folder is compared.
@@ -307,8 +310,18 @@ fn run(cli: Cli) -> Exit {
     match cli.command {
         Command::Init { file, force } => init(&console, &file, force),
         Command::Check {
-            explain: Some(code), ..
+            explain: Some(Some(code)),
+            ..
         } => explain(&console, &code),
+        Command::Check {
+            explain: Some(None), ..
+        } => {
+            let listed: String = crate::explain::summaries()
+                .map(|(code, summary)| format!("{code}  {summary}\n"))
+                .collect();
+            stdout_text(&listed);
+            Exit::Success
+        }
         Command::Check {
             specs,
             output,

@@ -40,6 +40,13 @@ pub fn codes() -> impl Iterator<Item = &'static str> {
     EXPLANATIONS.iter().map(|(code, _)| *code)
 }
 
+/// Every code with the one-line summary its explanation starts with, in order.
+pub fn summaries() -> impl Iterator<Item = (&'static str, &'static str)> {
+    EXPLANATIONS
+        .iter()
+        .map(|(code, text)| (*code, text.lines().next().unwrap_or_default()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

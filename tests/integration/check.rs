@@ -489,3 +489,38 @@ fn control_characters_from_the_spec_are_escaped_in_every_format() {
         );
     }
 }
+
+#[test]
+fn explain_without_a_code_lists_every_code_with_its_summary() {
+    let output = Deployc::new().args(["check", "--explain"]).run();
+    output.status(0).stderr_empty();
+    let mut explained: Vec<(String, String)> = std::fs::read_dir(repo_file("src/explain"))
+        .unwrap()
+        .map(|entry| {
+            let path = entry.unwrap().path();
+            let code = path.file_stem().unwrap().to_string_lossy().into_owned();
+            let text = std::fs::read_to_string(&path).unwrap();
+            (code, text.lines().next().unwrap().to_owned())
+        })
+        .collect();
+    explained.sort();
+    let listed: Vec<(String, String)> = output
+        .stdout
+        .lines()
+        .map(|line| {
+            let (code, summary) = line
+                .split_once("  ")
+                .unwrap_or_else(|| panic!("not `CODE  summary`: {line}"));
+            (code.to_owned(), summary.to_owned())
+        })
+        .collect();
+    let mut sorted = listed.clone();
+    sorted.sort();
+    assert_eq!(sorted, explained, "every explanation, once");
+    let codes: Vec<&str> = listed.iter().map(|(c, _)| c.as_str()).collect();
+    assert_eq!(
+        codes,
+        deployc::explain::codes().collect::<Vec<_>>(),
+        "in code order"
+    );
+}

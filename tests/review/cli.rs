@@ -32,11 +32,23 @@ fn the_help_of_each_workflow_command_has_examples() {
 }
 
 #[test]
+fn the_top_level_help_says_where_to_start_and_where_codes_are_explained() {
+    Deployc::new()
+        .arg("--help")
+        .run()
+        .status(0)
+        .stdout_contains("deployc init")
+        .stdout_contains("`deployc check --explain CODE` explains a diagnostic code")
+        .stdout_contains("`deployc check --explain` lists every code")
+        .stdout_contains("Exit status: 0 success");
+}
+
+#[test]
 fn completions_for_each_shell() {
     for shell in ["bash", "zsh", "fish"] {
         let run = Deployc::new().args(["completions", shell]).run();
         run.status(0).stdout_contains("deployc").stderr_empty();
-        for subcommand in ["render", "diff", "check"] {
+        for subcommand in ["init", "render", "diff", "check"] {
             run.stdout_contains(subcommand);
         }
     }
