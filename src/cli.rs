@@ -149,8 +149,11 @@ enum Command {
     #[command(after_help = "Example:\n  deployc completions bash > /etc/bash_completion.d/deployc")]
     Completions { shell: clap_complete::Shell },
     /// Print the manual page (roff).
-    #[command(after_help = "Example:\n  deployc man | man -l -")]
-    Man,
+    #[command(after_help = "Examples:\n  deployc man | man -l -\n  deployc man check > deployc-check.1")]
+    Man {
+        /// A command whose page to print, such as `check` (deployc-check(1)); without one, deployc(1).
+        command: Option<String>,
+    },
 }
 
 #[derive(clap::Args, Debug)]
@@ -368,13 +371,43 @@ fn run(cli: Cli) -> Exit {
             clap_complete::generate(shell, &mut Cli::command(), "deployc", &mut std::io::stdout());
             Exit::Success
         }
-        Command::Man => match clap_mangen::Man::new(Cli::command()).render(&mut std::io::stdout()) {
-            Ok(()) => Exit::Success,
-            Err(e) => {
-                console.error(&format!("cannot write the manual: {e}"));
-                Exit::Io
+        Command::Man { command } => man(&console, command.as_deref()),
+    }
+}
+
+/// `man [COMMAND]`: deployc(1), or the deployc-COMMAND(1) page it refers to.
+fn man(console: &Console, command: Option<&str>) -> Exit {
+    let mut deployc = Cli::command();
+    // Names each command's page as deployc(1) refers to it (`deployc-check`),
+    // and adds clap's `help` command, which deployc(1) lists too.
+    deployc.build();
+    let page = match command {
+        None => deployc,
+        Some(name) => match deployc.find_subcommand(name) {
+            Some(sub) => sub.clone(),
+            None => {
+                let names: Vec<String> = deployc
+                    .get_subcommands()
+                    .map(|c| format!("`{}`", c.get_name()))
+                    .collect();
+                console.error(&format!(
+                    "`{name}` is not a deployc command; pages exist for {}",
+                    names.join(", ")
+                ));
+                return Exit::Invalid;
             }
         },
+    };
+    let source = format!("deployc {}", env!("CARGO_PKG_VERSION"));
+    match clap_mangen::Man::new(page)
+        .source(source)
+        .render(&mut std::io::stdout())
+    {
+        Ok(()) => Exit::Success,
+        Err(e) => {
+            console.error(&format!("cannot write the manual: {}", io_reason(&e)));
+            Exit::Io
+        }
     }
 }
 

@@ -73,6 +73,41 @@ fn man_prints_roff() {
 }
 
 #[test]
+fn man_prints_the_page_of_each_command_deployc_1_refers_to() {
+    let top = Deployc::new().args(["man"]).run();
+    let referred: Vec<String> = top
+        .stdout
+        .lines()
+        .filter_map(|line| line.strip_prefix("deployc\\-")?.strip_suffix("(1)"))
+        .map(str::to_owned)
+        .collect();
+    for command in ["init", "check", "render", "diff", "schema", "completions", "man"] {
+        assert!(
+            referred.iter().any(|r| r == command),
+            "deployc(1) lists no {command}: {referred:?}"
+        );
+    }
+    for command in &referred {
+        Deployc::new()
+            .args(["man", command])
+            .run()
+            .status(0)
+            .stderr_empty()
+            .stdout_contains(&format!(
+                ".TH deployc-{command} 1  \"deployc {}\"",
+                env!("CARGO_PKG_VERSION")
+            ))
+            .stdout_contains(&format!("\\fBdeployc {command}\\fR"));
+    }
+    Deployc::new()
+        .args(["man", "frobnicate"])
+        .run()
+        .status(2)
+        .stdout_empty()
+        .stderr_contains("`frobnicate` is not a deployc command; pages exist for `init`, `check`");
+}
+
+#[test]
 fn usage_errors_exit_2() {
     Deployc::new()
         .args(["render", "--no-such-flag"])
