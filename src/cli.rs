@@ -456,7 +456,7 @@ fn init(console: &Console, file: &Path, force: bool) -> Exit {
         let render = if file == Path::new("deploy.kdl") {
             "deployc render".to_owned()
         } else {
-            format!("deployc render {shown}")
+            format!("deployc render {}", shell_word(&shown.to_string()))
         };
         say!(
             "note: edit it, then `{render}` writes its artifacts into `{}`",
@@ -464,6 +464,16 @@ fn init(console: &Console, file: &Path, force: bool) -> Exit {
         );
     }
     Exit::Success
+}
+
+/// `word` as a shell reads it back: quoted when it holds more than safe characters.
+fn shell_word(word: &str) -> String {
+    let safe = |c: char| c.is_ascii_alphanumeric() || "/._-+@%:,=".contains(c);
+    if !word.is_empty() && word.chars().all(safe) {
+        word.to_owned()
+    } else {
+        format!("'{}'", word.replace('\'', r"'\''"))
+    }
 }
 
 /// Runs `action` for every spec with its output folder; the worst exit wins.

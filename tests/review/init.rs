@@ -54,7 +54,7 @@ fn the_project_is_named_after_the_folder_of_the_spec() {
         .status(0)
         .stdout_is("  created My Shop.v2/staging.kdl\n")
         .stderr_contains(
-            "`deployc render My Shop.v2/staging.kdl` writes its artifacts into `My Shop.v2/deploy`",
+            "`deployc render 'My Shop.v2/staging.kdl'` writes its artifacts into `My Shop.v2/deploy`",
         );
     let spec = String::from_utf8(sandbox.read("My Shop.v2/staging.kdl")).unwrap();
     assert!(spec.contains("\nproject \"my-shop-v2\" {\n"), "{spec}");
