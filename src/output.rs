@@ -150,11 +150,11 @@ fn has_conflict_markers(bytes: &[u8]) -> bool {
     lines.any(|line| line.starts_with(b"<<<<<<< ")) && lines.any(|line| line.starts_with(b">>>>>>> "))
 }
 
-/// The versions of a file that holds git's conflict markers: ours, the merge
-/// base when git wrote it (`merge.conflictStyle diff3`), and theirs. `None`
-/// when there are no markers.
+/// The versions of a file that holds git's conflict markers: ours, theirs,
+/// and the merge base when git wrote it (`merge.conflictStyle diff3`).
+/// `None` when there are no markers.
 fn conflict_sides(text: &str) -> Option<Vec<String>> {
-    #[derive(Clone, Copy, PartialEq)]
+    #[derive(Clone, Copy)]
     enum Part {
         Common,
         Ours,
@@ -168,28 +168,27 @@ fn conflict_sides(text: &str) -> Option<Vec<String>> {
     let mut has_base = false;
     let mut part = Part::Common;
     for line in text.split_inclusive('\n') {
-        part = match part {
-            Part::Common if line.starts_with("<<<<<<<") => Part::Ours,
-            Part::Ours if line.starts_with("|||||||") => {
+        let marker = match part {
+            Part::Common if line.starts_with("<<<<<<< ") => Some(Part::Ours),
+            Part::Ours if line.starts_with("||||||| ") => {
                 has_base = true;
-                Part::Base
+                Some(Part::Base)
             }
-            Part::Ours | Part::Base if line.starts_with("=======") => Part::Theirs,
-            Part::Theirs if line.starts_with(">>>>>>>") => Part::Common,
-            part => {
-                match part {
-                    Part::Common => {
-                        ours.push_str(line);
-                        base.push_str(line);
-                        theirs.push_str(line);
-                    }
-                    Part::Ours => ours.push_str(line),
-                    Part::Base => base.push_str(line),
-                    Part::Theirs => theirs.push_str(line),
-                }
-                continue;
-            }
+            Part::Ours | Part::Base if line.trim_end() == "=======" => Some(Part::Theirs),
+            Part::Theirs if line.starts_with(">>>>>>> ") => Some(Part::Common),
+            _ => None,
         };
+        match (marker, part) {
+            (Some(next), _) => part = next,
+            (None, Part::Common) => {
+                ours.push_str(line);
+                base.push_str(line);
+                theirs.push_str(line);
+            }
+            (None, Part::Ours) => ours.push_str(line),
+            (None, Part::Base) => base.push_str(line),
+            (None, Part::Theirs) => theirs.push_str(line),
+        }
     }
     let mut sides = vec![ours, theirs];
     if has_base {
