@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
-use crate::problem::{Problem, Severity};
+use crate::problem::{Newlines, Problem, Severity, escape_controls, is_invisible_format};
 use crate::span::Span;
 
 /// A spec's text and the name it is shown under.
@@ -244,19 +244,20 @@ pub fn render_human(diagnostic: &Diagnostic, source: &SourceFile, color: bool) -
     }
     let width = marks.iter().map(|m| m.line.to_string().len()).max().unwrap_or(1);
     let pad = " ".repeat(width);
+    let name = escape_controls(&source.name, Newlines::Escape);
     match marks.iter().find(|m| m.primary) {
         Some(m) => {
             let _ = writeln!(
                 out,
                 "{pad}{} {}:{}:{}",
                 style.gutter("-->"),
-                source.name,
+                name,
                 m.line,
                 m.column
             );
         }
         None => {
-            let _ = writeln!(out, "{pad}{} {}", style.gutter("-->"), source.name);
+            let _ = writeln!(out, "{pad}{} {name}", style.gutter("-->"));
         }
     }
     let bar = style.gutter("|");
@@ -377,12 +378,13 @@ impl Window {
 }
 
 /// The source line as shown: tabs expanded, and control characters (from a
-/// binary file, say) replaced so they cannot drive the terminal.
+/// binary file, say) and bidirectional overrides replaced, one for one so
+/// columns hold, so they cannot drive the terminal or reorder the line.
 fn expand_tabs(text: &str) -> String {
     text.chars()
         .map(|c| match c {
             '\t' => "    ".to_owned(),
-            c if c.is_control() => "\u{fffd}".to_owned(),
+            c if c.is_control() || is_invisible_format(c) => "\u{fffd}".to_owned(),
             c => c.to_string(),
         })
         .collect()
@@ -390,6 +392,9 @@ fn expand_tabs(text: &str) -> String {
 
 #[derive(Serialize)]
 struct JsonDiagnostic<'a> {
+    /// Tells diagnostics from the file records `render` and `diff` print beside them.
+    #[serde(rename = "type")]
+    kind: &'static str,
     file: &'a str,
     line: Option<usize>,
     column: Option<usize>,
@@ -408,6 +413,7 @@ pub fn render_json(diagnostic: &Diagnostic, source: &SourceFile) -> String {
     let start = diagnostic.span.range().map(|(o, _)| source.location(o));
     let end = diagnostic.span.range().map(|(o, l)| source.location(o + l));
     let json = JsonDiagnostic {
+        kind: "diagnostic",
         file: &source.name,
         line: start.map(|s| s.0),
         column: start.map(|s| s.1),

@@ -64,6 +64,18 @@ impl<'a> FilePair<'a> {
     }
 }
 
+impl FilePair<'_> {
+    /// What render would do to the file, or `None` when nothing differs.
+    pub fn change(&self) -> Option<ChangeKind> {
+        match (&self.old, &self.new) {
+            (None, Some(_)) => Some(ChangeKind::Create),
+            (Some(_), None) => Some(ChangeKind::Remove),
+            (old, new) if old != new || self.mode_change.is_some() => Some(ChangeKind::Update),
+            _ => None,
+        }
+    }
+}
+
 /// `git diff` style output for one file; empty when nothing differs.
 pub fn unified(pair: &FilePair, style: DiffStyle) -> String {
     // Most files of a drift check are unchanged; comparing is cheaper than diffing.

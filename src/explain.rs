@@ -25,7 +25,7 @@ const EXPLANATIONS: &[(&str, &str)] = explanations!(
     "E0322", //
     "E0401", "E0402", "E0403", "E0404", "E0405", //
     "W0501", "W0502", "W0503", "W0504", "W0505", "W0506", //
-    "E0601", "E0602", "W0603",
+    "E0601", "E0602", "W0603", "E0604", "W0605", "E0606",
 );
 
 /// The explanation of `code` (such as `E0401`; case does not matter), in Markdown.
@@ -41,6 +41,13 @@ pub fn codes() -> impl Iterator<Item = &'static str> {
     EXPLANATIONS.iter().map(|(code, _)| *code)
 }
 
+/// Every code with the one-line summary its explanation starts with, in order.
+pub fn summaries() -> impl Iterator<Item = (&'static str, &'static str)> {
+    EXPLANATIONS
+        .iter()
+        .map(|(code, text)| (*code, text.lines().next().unwrap_or_default()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -48,7 +55,8 @@ mod tests {
     /// Codes whose problem is not in a spec (input that is not one, files on
     /// disk): their examples are shell sessions, not specs.
     const CONSOLE_ONLY: &[&str] = &[
-        "E0001", "E0002", "E0003", "E0004", "E0005", "E0006", "E0007", "E0601", "E0602", "W0603",
+        "E0001", "E0002", "E0003", "E0004", "E0005", "E0006", "E0007", "E0601", "E0602", "W0603", "E0604",
+        "W0605", "E0606",
     ];
 
     /// The codes `Problem::code` maps to, read from its source.
@@ -190,6 +198,24 @@ mod tests {
                     "{code}: corrected example {i} reports {found:?}"
                 );
             }
+        }
+    }
+
+    /// Users cannot look up the team's internal incident reports, so what
+    /// users read describes each failure instead of citing one.
+    #[test]
+    fn user_facing_text_cites_no_internal_reports() {
+        let sources = [
+            ("problem.rs", include_str!("problem.rs")),
+            ("cli.rs", include_str!("cli.rs")),
+        ];
+        let texts = EXPLANATIONS.iter().copied().chain(sources);
+        for (name, text) in texts {
+            let lower = text.to_ascii_lowercase();
+            let cited = lower
+                .match_indices("seed ")
+                .any(|(at, word)| lower[at + word.len()..].starts_with(|c: char| c.is_ascii_digit()));
+            assert!(!cited, "{name} cites an incident by its number");
         }
     }
 

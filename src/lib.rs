@@ -17,6 +17,7 @@ pub mod problem;
 pub mod render;
 pub mod secrets;
 pub mod span;
+pub mod starter;
 pub mod suggest;
 pub mod validate;
 pub mod values;

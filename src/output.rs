@@ -3,6 +3,8 @@
 //! A manifest (a dotfile) records what deployc wrote and a hash of each file.
 //! That is how a render tells its own unchanged files from hand edits, and
 //! files it generated and no longer produces from files it never touched.
+//! It is committed with the artifacts, so it is laid out for git to merge,
+//! and a manifest git could not merge is read from both sides.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
@@ -61,11 +63,149 @@ impl Manifest {
         self.files.contains_key(file) || self.pending.contains_key(file)
     }
 
+    /// JSON with each value on a line of its own, below its file name: git
+    /// merges changes a line apart, but not changes to neighbouring lines,
+    /// so two branches that changed different artifacts merge cleanly.
     fn to_bytes(&self) -> Vec<u8> {
-        let mut text = serde_json::to_string_pretty(self).expect("the manifest serialises");
-        text.push('\n');
+        let mut text = format!("{{\n  \"spec\": {},\n  \"files\": ", to_json(&self.spec));
+        write_entries(
+            &mut text,
+            self.files.iter().map(|(file, hash)| (file, to_json(hash))),
+        );
+        if !self.pending.is_empty() {
+            text.push_str(",\n  \"pending\": ");
+            write_entries(
+                &mut text,
+                self.pending.iter().map(|(file, hashes)| (file, to_json(hashes))),
+            );
+        }
+        text.push_str("\n}\n");
         text.into_bytes()
     }
+
+    /// The manifest in `bytes`. One with git's conflict markers is read as
+    /// each side of the merge, and every hash of any side counts as deployc's.
+    fn parse(bytes: &[u8]) -> Previous {
+        let error = match serde_json::from_slice(bytes) {
+            Ok(manifest) => return Previous::Read(manifest),
+            Err(e) => e,
+        };
+        let Some(sides) = std::str::from_utf8(bytes).ok().and_then(conflict_sides) else {
+            return Previous::Unreadable(error.to_string());
+        };
+        let Ok(sides) = sides
+            .iter()
+            .map(|side| serde_json::from_str::<Manifest>(side))
+            .collect::<Result<Vec<Manifest>, _>>()
+        else {
+            return Previous::Unreadable(
+                "it has merge conflict markers, and a side of the merge is not a manifest".into(),
+            );
+        };
+        let mut sides = sides.into_iter();
+        let mut merged = sides.next().expect("a conflict has two sides");
+        for side in sides {
+            let recorded = side
+                .files
+                .into_iter()
+                .map(|(file, hash)| (file, BTreeSet::from([hash])))
+                .chain(side.pending);
+            for (file, hashes) in recorded {
+                for hash in hashes {
+                    if merged.files.get(&file) != Some(&hash) {
+                        merged.pending.entry(file.clone()).or_default().insert(hash);
+                    }
+                }
+            }
+        }
+        Previous::Merged(merged)
+    }
+}
+
+fn to_json(value: &impl Serialize) -> String {
+    serde_json::to_string(value).expect("manifest values serialise")
+}
+
+/// `{ "key":\n value, ... }`, each key and each value on a line of its own.
+fn write_entries<'a>(text: &mut String, entries: impl Iterator<Item = (&'a String, String)>) {
+    let mut entries = entries.peekable();
+    if entries.peek().is_none() {
+        text.push_str("{}");
+        return;
+    }
+    text.push('{');
+    let mut first = true;
+    for (key, value) in entries {
+        let separator = if first { "" } else { "," };
+        first = false;
+        let key = serde_json::to_string(key).expect("file names serialise");
+        text.push_str(&format!("{separator}\n    {key}:\n      {value}"));
+    }
+    text.push_str("\n  }");
+}
+
+/// Whether `bytes` hold the markers git leaves around a conflict it could not merge.
+fn has_conflict_markers(bytes: &[u8]) -> bool {
+    let mut lines = bytes.split(|b| *b == b'\n');
+    lines.any(|line| line.starts_with(b"<<<<<<< ")) && lines.any(|line| line.starts_with(b">>>>>>> "))
+}
+
+/// The versions of a file that holds git's conflict markers: ours, theirs,
+/// and the merge base when git wrote it (`merge.conflictStyle diff3`).
+/// `None` when there are no markers.
+fn conflict_sides(text: &str) -> Option<Vec<String>> {
+    #[derive(Clone, Copy)]
+    enum Part {
+        Common,
+        Ours,
+        Base,
+        Theirs,
+    }
+    if !has_conflict_markers(text.as_bytes()) {
+        return None;
+    }
+    let (mut ours, mut base, mut theirs) = (String::new(), String::new(), String::new());
+    let mut has_base = false;
+    let mut part = Part::Common;
+    for line in text.split_inclusive('\n') {
+        let marker = match part {
+            Part::Common if line.starts_with("<<<<<<< ") => Some(Part::Ours),
+            Part::Ours if line.starts_with("||||||| ") => {
+                has_base = true;
+                Some(Part::Base)
+            }
+            Part::Ours | Part::Base if line.trim_end() == "=======" => Some(Part::Theirs),
+            Part::Theirs if line.starts_with(">>>>>>> ") => Some(Part::Common),
+            _ => None,
+        };
+        match (marker, part) {
+            (Some(next), _) => part = next,
+            (None, Part::Common) => {
+                ours.push_str(line);
+                base.push_str(line);
+                theirs.push_str(line);
+            }
+            (None, Part::Ours) => ours.push_str(line),
+            (None, Part::Base) => base.push_str(line),
+            (None, Part::Theirs) => theirs.push_str(line),
+        }
+    }
+    let mut sides = vec![ours, theirs];
+    if has_base {
+        sides.push(base);
+    }
+    Some(sides)
+}
+
+/// The manifest a survey found in the folder.
+#[derive(Debug, PartialEq)]
+enum Previous {
+    Missing,
+    Read(Manifest),
+    /// Read from both sides of a merge conflict.
+    Merged(Manifest),
+    /// Not a manifest; says why.
+    Unreadable(String),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -98,19 +238,29 @@ pub struct Change {
     pub new: Option<Artifact>,
 }
 
-/// A file the render must not overwrite or remove without `--force`.
+/// What a render must not overwrite or remove without `--force`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Conflict {
     /// Generated by deployc, then edited.
     HandEdited(String),
+    /// Holds git's conflict markers: a merge of two renders.
+    MergeConflicted(String),
     /// There before deployc, and not generated by it.
     NotGenerated(String),
+    /// The folder holds the artifacts of another spec, named here: rendering
+    /// would remove them. `--force` takes the folder over (a renamed spec).
+    OtherSpec(String),
+    /// The manifest cannot be read, for the reason given, so nothing in the
+    /// folder is known to be deployc's. `--force` writes it afresh.
+    UnreadableManifest(String),
 }
 
 impl Conflict {
-    pub fn file(&self) -> &str {
+    /// The file in conflict, if the conflict is about one file.
+    pub fn file(&self) -> Option<&str> {
         match self {
-            Conflict::HandEdited(f) | Conflict::NotGenerated(f) => f,
+            Conflict::HandEdited(f) | Conflict::MergeConflicted(f) | Conflict::NotGenerated(f) => Some(f),
+            Conflict::OtherSpec(_) | Conflict::UnreadableManifest(_) => None,
         }
     }
 }
@@ -121,16 +271,14 @@ pub struct Survey {
     pub dir: PathBuf,
     pub changes: Vec<Change>,
     pub conflicts: Vec<Conflict>,
+    /// The manifest holds git's conflict markers: it was read from both
+    /// sides, and a render writes it again.
+    pub manifest_conflicted: bool,
     previous: Option<Manifest>,
     manifest: Manifest,
 }
 
 impl Survey {
-    /// The spec the folder was last rendered from, per its manifest.
-    pub fn rendered_from(&self) -> Option<&str> {
-        self.previous.as_ref().map(|m| m.spec.as_str())
-    }
-
     /// Whether rendering would change any file.
     pub fn differs(&self) -> bool {
         self.changes.iter().any(|c| c.kind != ChangeKind::Unchanged)
@@ -149,25 +297,38 @@ fn read_if_exists(path: &Path) -> io::Result<Option<Vec<u8>>> {
     }
 }
 
-fn read_manifest(dir: &Path) -> io::Result<Option<Manifest>> {
-    let Some(bytes) = read_if_exists(&dir.join(MANIFEST))? else {
-        return Ok(None);
-    };
-    serde_json::from_slice(&bytes).map(Some).map_err(|e| {
-        io::Error::new(
-            io::ErrorKind::InvalidData,
-            format!("{MANIFEST} is not a deployc manifest ({e}); remove it to start afresh"),
-        )
+fn read_manifest(dir: &Path) -> io::Result<Previous> {
+    Ok(match read_if_exists(&dir.join(MANIFEST))? {
+        None => Previous::Missing,
+        Some(bytes) => Manifest::parse(&bytes),
     })
 }
 
-/// Compares a render with the folder. Reads only.
+/// Compares a render of `spec` with the folder. Reads only.
 pub fn survey(dir: &Path, spec: &str, artifacts: &[Artifact]) -> io::Result<Survey> {
-    let previous = read_manifest(dir)?;
+    let mut conflicts = Vec::new();
+    let mut manifest_conflicted = false;
+    let previous = match read_manifest(dir)? {
+        Previous::Missing => None,
+        Previous::Read(manifest) => Some(manifest),
+        Previous::Merged(manifest) => {
+            manifest_conflicted = true;
+            Some(manifest)
+        }
+        Previous::Unreadable(reason) => {
+            conflicts.push(Conflict::UnreadableManifest(reason));
+            None
+        }
+    };
+    // Without a manifest that can be read, every file may be deployc's: the
+    // unreadable manifest is the one conflict, not each file.
+    let manifest_known = conflicts.is_empty();
+    if let Some(previous) = previous.as_ref().filter(|m| m.spec != spec) {
+        conflicts.push(Conflict::OtherSpec(previous.spec.clone()));
+    }
     let generated = |file: &str, bytes: &[u8]| previous.as_ref().is_some_and(|m| m.generated(file, bytes));
     let known = |file: &str| previous.as_ref().is_some_and(|m| m.knows(file));
     let mut changes = Vec::new();
-    let mut conflicts = Vec::new();
     for artifact in artifacts {
         let path = dir.join(&artifact.file);
         let old = read_if_exists(&path)?;
@@ -182,11 +343,14 @@ pub fn survey(dir: &Path, spec: &str, artifacts: &[Artifact]) -> io::Result<Surv
                 }
             }
             Some(bytes) => {
-                if !generated(&artifact.file, bytes) {
-                    conflicts.push(if known(&artifact.file) {
-                        Conflict::HandEdited(artifact.file.clone())
+                if manifest_known && !generated(&artifact.file, bytes) {
+                    let file = artifact.file.clone();
+                    conflicts.push(if has_conflict_markers(bytes) {
+                        Conflict::MergeConflicted(file)
+                    } else if known(&file) {
+                        Conflict::HandEdited(file)
                     } else {
-                        Conflict::NotGenerated(artifact.file.clone())
+                        Conflict::NotGenerated(file)
                     });
                 }
                 ChangeKind::Update
@@ -210,7 +374,11 @@ pub fn survey(dir: &Path, spec: &str, artifacts: &[Artifact]) -> io::Result<Surv
                 continue;
             };
             if !previous.generated(file, &old) {
-                conflicts.push(Conflict::HandEdited(file.clone()));
+                conflicts.push(if has_conflict_markers(&old) {
+                    Conflict::MergeConflicted(file.clone())
+                } else {
+                    Conflict::HandEdited(file.clone())
+                });
             }
             changes.push(Change {
                 file: file.clone(),
@@ -224,6 +392,7 @@ pub fn survey(dir: &Path, spec: &str, artifacts: &[Artifact]) -> io::Result<Surv
         dir: dir.to_path_buf(),
         changes,
         conflicts,
+        manifest_conflicted,
         manifest: Manifest::of(spec, artifacts),
         previous,
     })
@@ -313,7 +482,8 @@ pub fn apply(survey: &Survey, force: bool) -> io::Result<()> {
         "conflicts are refused before applying"
     );
     remove_leftover_temporaries(&survey.dir)?;
-    if survey.previous.as_ref() == Some(&survey.manifest) && !survey.differs() {
+    if survey.previous.as_ref() == Some(&survey.manifest) && !survey.differs() && !survey.manifest_conflicted
+    {
         return Ok(());
     }
     fs::create_dir_all(&survey.dir)?;
@@ -435,5 +605,96 @@ mod tests {
         // Both the spec that was being rendered and the one before are fine next.
         assert!(survey(dir.path(), "x.kdl", &two).unwrap().conflicts.is_empty());
         assert!(survey(dir.path(), "x.kdl", &one).unwrap().conflicts.is_empty());
+    }
+
+    #[test]
+    fn the_manifest_puts_each_hash_on_a_line_of_its_own() {
+        let manifest = Manifest::of("x.kdl", &[artifact("a.service", "a\n"), artifact("b.sh", "b\n")]);
+        let text = String::from_utf8(manifest.to_bytes()).unwrap();
+        let expected = format!(
+            "{{\n  \"spec\": \"x.kdl\",\n  \"files\": {{\n    \"a.service\":\n      \"{}\",\n    \"b.sh\":\n      \"{}\"\n  }}\n}}\n",
+            hash(b"a\n"),
+            hash(b"b\n")
+        );
+        assert_eq!(text, expected);
+        assert_eq!(Manifest::parse(text.as_bytes()), Previous::Read(manifest));
+
+        let empty = Manifest::of("x.kdl", &[]);
+        assert_eq!(Manifest::parse(&empty.to_bytes()), Previous::Read(empty));
+        let mut pending = Manifest::of("x.kdl", &[artifact("a.service", "a\n")]);
+        pending
+            .pending
+            .insert("a.service".into(), BTreeSet::from([hash(b"b\n"), hash(b"c\n")]));
+        assert_eq!(Manifest::parse(&pending.to_bytes()), Previous::Read(pending));
+    }
+
+    #[test]
+    fn a_manifest_with_conflict_markers_knows_the_files_of_every_side() {
+        let [base, ours, theirs, other] = ["0\n", "1\n", "2\n", "b\n"].map(|text| hash(text.as_bytes()));
+        let text = format!(
+            "{{\n  \"spec\": \"x.kdl\",\n  \"files\": {{\n    \"a.service\":\n<<<<<<< HEAD\n      \"{ours}\",\n||||||| base\n      \"{base}\",\n=======\n      \"{theirs}\",\n>>>>>>> branch\n    \"b.sh\":\n      \"{other}\"\n  }}\n}}\n"
+        );
+        let Previous::Merged(merged) = Manifest::parse(text.as_bytes()) else {
+            panic!("not read as a merge: {text}");
+        };
+        assert_eq!(merged.spec, "x.kdl");
+        for version in ["0\n", "1\n", "2\n"] {
+            assert!(merged.generated("a.service", version.as_bytes()), "{version:?}");
+        }
+        assert!(merged.generated("b.sh", b"b\n"));
+        assert!(!merged.generated("a.service", b"edited\n"));
+
+        let broken = text.replace(&format!("\"{theirs}\","), "oops");
+        assert!(matches!(
+            Manifest::parse(broken.as_bytes()),
+            Previous::Unreadable(reason) if reason.contains("conflict markers")
+        ));
+    }
+
+    #[test]
+    fn a_conflicted_manifest_is_written_again_without_force() {
+        let dir = tempfile::tempdir().unwrap();
+        let artifacts = [artifact("a.service", "one\n")];
+        apply(&survey(dir.path(), "x.kdl", &artifacts).unwrap(), false).unwrap();
+        let clean = fs::read(dir.path().join(MANIFEST)).unwrap();
+        let conflicted = String::from_utf8(clean.clone())
+            .unwrap()
+            .replace("    \"a.service\":\n", "    \"a.service\":\n<<<<<<< HEAD\n")
+            .replace("\"\n  }", "\"\n=======\n      \"sha256:00\"\n>>>>>>> other\n  }");
+        fs::write(dir.path().join(MANIFEST), &conflicted).unwrap();
+
+        let s = survey(dir.path(), "x.kdl", &artifacts).unwrap();
+        assert!(s.manifest_conflicted && s.conflicts.is_empty() && !s.differs());
+        apply(&s, false).unwrap();
+        assert_eq!(fs::read(dir.path().join(MANIFEST)).unwrap(), clean);
+    }
+
+    #[test]
+    fn an_unreadable_manifest_is_the_one_conflict_and_force_writes_it_afresh() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(dir.path().join(MANIFEST), "not json\n").unwrap();
+        fs::write(dir.path().join("a.service"), "old\n").unwrap();
+        let artifacts = [artifact("a.service", "new\n")];
+        let s = survey(dir.path(), "x.kdl", &artifacts).unwrap();
+        assert!(
+            matches!(s.conflicts.as_slice(), [Conflict::UnreadableManifest(_)]),
+            "{:?}",
+            s.conflicts
+        );
+        apply(&s, true).unwrap();
+        let again = survey(dir.path(), "x.kdl", &artifacts).unwrap();
+        assert!(again.conflicts.is_empty() && !again.differs());
+    }
+
+    #[test]
+    fn the_folder_of_another_spec_is_a_conflict() {
+        let dir = tempfile::tempdir().unwrap();
+        apply(
+            &survey(dir.path(), "x.kdl", &[artifact("x.service", "x\n")]).unwrap(),
+            false,
+        )
+        .unwrap();
+        let s = survey(dir.path(), "y.kdl", &[artifact("y.service", "y\n")]).unwrap();
+        assert_eq!(s.conflicts, vec![Conflict::OtherSpec("x.kdl".into())]);
     }
 }

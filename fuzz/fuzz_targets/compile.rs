@@ -51,6 +51,11 @@ fn show_diagnostics(compiled: &Compiled) {
         let plain = render_human(diagnostic, &checked.source, false);
         let coloured = render_human(diagnostic, &checked.source, true);
         assert!(plain.contains(diagnostic.problem.code()));
+        // Nothing from the spec can drive the terminal.
+        assert!(
+            !plain.chars().any(|c| c.is_control() && c != '\n'),
+            "a control character is shown raw: {plain:?}"
+        );
         assert!(coloured.len() >= plain.len());
         let line = render_json(diagnostic, &checked.source);
         assert!(!line.contains('\n'), "one diagnostic, one line: {line}");

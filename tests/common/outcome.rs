@@ -143,6 +143,18 @@ impl Outcome {
         )
     }
 
+    /// Each stdout line parsed as JSON, as `--message-format json` prints them.
+    #[track_caller]
+    pub fn json_lines(&self) -> Vec<serde_json::Value> {
+        self.stdout
+            .lines()
+            .map(|line| {
+                serde_json::from_str(line)
+                    .unwrap_or_else(|e| panic!("stdout line is not JSON ({e}): {line}\n{}", self.describe()))
+            })
+            .collect()
+    }
+
     /// Fails the test with `what` and the run unless `ok`; for assertions
     /// built on this type.
     #[track_caller]

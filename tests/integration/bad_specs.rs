@@ -113,7 +113,7 @@ bad_specs! {
     env_file_without_target: "env-file-without-target.kdl" => ["E0310"],
     allow_unknown_lint: "allow-unknown-lint.kdl" => ["E0316"],
 
-    // Checks against the seeds' failures.
+    // Checks against failures seen in real deployments.
     start_budget: "start-budget.kdl" => ["E0401"],
     containers_stop: "containers-stop.kdl" => ["E0402"],
     literal_secret_token: "literal-secret-token.kdl" => ["E0403"],
@@ -181,7 +181,7 @@ fn check_warnings(fixture: &str, snapshot_name: &str, codes: &[&str]) {
     let path = format!("tests/fixtures/{fixture}");
     let description = header(&path);
 
-    let output = Deployc::new().args(["check", &path]).run();
+    let output = Deployc::new().args(["check", "--spec-only", &path]).run();
     output
         .status(0)
         .stdout_empty()
@@ -192,7 +192,9 @@ fn check_warnings(fixture: &str, snapshot_name: &str, codes: &[&str]) {
     assert_eq!(output.codes(), codes, "{}", output.stderr);
     snapshot(snapshot_name, &path, &description, &output.stderr);
 
-    let denied = Deployc::new().args(["check", "--deny-warnings", &path]).run();
+    let denied = Deployc::new()
+        .args(["check", "--spec-only", "--deny-warnings", &path])
+        .run();
     denied
         .status(2)
         .stdout_empty()
@@ -225,7 +227,7 @@ fn an_unused_allow_is_a_warning() {
 #[test]
 fn quiet_hides_warnings_but_not_errors() {
     Deployc::new()
-        .args(["check", "--quiet", "tests/fixtures/warnings.kdl"])
+        .args(["check", "--spec-only", "--quiet", "tests/fixtures/warnings.kdl"])
         .run()
         .status(0)
         .stderr_empty()

@@ -9,7 +9,7 @@ const INVALID: &str = "tests/bad_specs/unknown-node.kdl";
 #[test]
 fn a_valid_spec_exits_0() {
     Deployc::new()
-        .args(["check", VALID])
+        .args(["check", "--spec-only", VALID])
         .run()
         .status(0)
         .stdout_empty()
@@ -26,7 +26,7 @@ fn every_fixture_spec_is_valid() {
         "tests/fixtures/valid.json",
     ] {
         Deployc::new()
-            .args(["check", "--deny-warnings", spec])
+            .args(["check", "--spec-only", "--deny-warnings", spec])
             .run()
             .status(0)
             .stderr_is(&format!("  checked {spec}: ok\n"));
@@ -69,13 +69,15 @@ fn a_directory_exits_3() {
 #[test]
 fn several_specs_are_each_reported_and_the_worst_exit_wins() {
     Deployc::new()
-        .args(["check", VALID, "-"])
+        .args(["check", "--spec-only", VALID, "-"])
         .stdin(std::fs::read(repo_file("tests/fixtures/every-node.kdl")).unwrap())
         .run()
         .status(0)
         .stderr_is("  checked tests/fixtures/valid.kdl: ok\n  checked <stdin>: ok\n");
 
-    let output = Deployc::new().args(["check", INVALID, VALID]).run();
+    let output = Deployc::new()
+        .args(["check", "--spec-only", INVALID, VALID])
+        .run();
     output
         .status(2)
         .stderr_contains("could not check `tests/bad_specs/unknown-node.kdl`")
@@ -87,7 +89,7 @@ fn several_specs_are_each_reported_and_the_worst_exit_wins() {
     // A missing file (3) is worse than an invalid spec (2); the specs after it
     // are still checked.
     Deployc::new()
-        .args(["check", VALID, "missing.kdl", INVALID])
+        .args(["check", "--spec-only", VALID, "missing.kdl", INVALID])
         .run()
         .status(3)
         .stderr_contains("checked tests/fixtures/valid.kdl: ok")
@@ -103,7 +105,7 @@ fn several_specs_are_each_reported_and_the_worst_exit_wins() {
 #[test]
 fn several_specs_in_one_folder_can_be_checked() {
     Deployc::new()
-        .args(["check", VALID, "tests/fixtures/every-node.kdl"])
+        .args(["check", "--spec-only", VALID, "tests/fixtures/every-node.kdl"])
         .run()
         .status(0)
         .stderr_is("  checked tests/fixtures/valid.kdl: ok\n  checked tests/fixtures/every-node.kdl: ok\n");
@@ -113,7 +115,7 @@ fn several_specs_in_one_folder_can_be_checked() {
 fn dash_reads_standard_input() {
     let spec = std::fs::read(repo_file(INVALID)).unwrap();
     Deployc::new()
-        .args(["check", "-"])
+        .args(["check", "--spec-only", "-"])
         .stdin(spec)
         .run()
         .invalid_spec()
@@ -122,7 +124,7 @@ fn dash_reads_standard_input() {
 
     let spec = std::fs::read(repo_file(VALID)).unwrap();
     Deployc::new()
-        .args(["check", "-"])
+        .args(["check", "--spec-only", "-"])
         .stdin(spec)
         .run()
         .status(0)
@@ -144,7 +146,7 @@ fn the_default_spec_is_deploy_kdl_in_the_current_directory() {
     let dir = tempfile::tempdir().unwrap();
     Deployc::new()
         .current_dir(dir.path())
-        .arg("check")
+        .args(["check", "--spec-only"])
         .run()
         .status(3)
         .stderr_is("error: cannot read `deploy.kdl`: no such file or directory\n");
@@ -152,7 +154,7 @@ fn the_default_spec_is_deploy_kdl_in_the_current_directory() {
     std::fs::copy(repo_file(VALID), dir.path().join("deploy.kdl")).unwrap();
     Deployc::new()
         .current_dir(dir.path())
-        .arg("check")
+        .args(["check", "--spec-only"])
         .run()
         .status(0)
         .stderr_is("  checked deploy.kdl: ok\n");
@@ -160,7 +162,7 @@ fn the_default_spec_is_deploy_kdl_in_the_current_directory() {
     std::fs::copy(repo_file(INVALID), dir.path().join("deploy.kdl")).unwrap();
     Deployc::new()
         .current_dir(dir.path())
-        .arg("check")
+        .args(["check", "--spec-only"])
         .run()
         .invalid_spec()
         .stderr_contains(" --> deploy.kdl:4:1\n");
@@ -171,6 +173,7 @@ fn json_diagnostics_are_one_object_per_line_on_stdout() {
     let output = Deployc::new()
         .args([
             "check",
+            "--spec-only",
             "--message-format",
             "json",
             "tests/bad_specs/many-errors.kdl",
@@ -184,6 +187,7 @@ fn json_diagnostics_are_one_object_per_line_on_stdout() {
         for key in ["file", "line", "column", "code", "severity", "message", "help"] {
             assert!(object.contains_key(key), "no `{key}` in {line}");
         }
+        assert_eq!(line["type"], "diagnostic");
         assert_eq!(line["file"], "tests/bad_specs/many-errors.kdl");
         assert_eq!(line["severity"], "error");
         assert!(line["code"].as_str().unwrap().starts_with('E'), "{line}");
@@ -206,6 +210,7 @@ fn json_diagnostics_without_a_place_have_null_line_and_column() {
     let output = Deployc::new()
         .args([
             "check",
+            "--spec-only",
             "--message-format",
             "json",
             "tests/bad_specs/missing-project.kdl",
@@ -226,6 +231,7 @@ fn json_diagnostics_without_a_place_have_null_line_and_column() {
 fn json_diagnostics_carry_warnings_and_deny_warnings() {
     let args = [
         "check",
+        "--spec-only",
         "--message-format",
         "json",
         "tests/fixtures/unused-allow.kdl",
@@ -246,7 +252,7 @@ fn json_diagnostics_carry_warnings_and_deny_warnings() {
 #[test]
 fn json_format_of_a_valid_spec_prints_nothing() {
     Deployc::new()
-        .args(["check", "--message-format", "json", VALID])
+        .args(["check", "--spec-only", "--message-format", "json", VALID])
         .run()
         .status(0)
         .stdout_empty()
@@ -257,13 +263,19 @@ fn json_format_of_a_valid_spec_prints_nothing() {
 fn no_ansi_escapes_when_piped_even_without_no_color() {
     let output = Deployc::new()
         .env("NO_COLOR", "")
-        .args(["check", "tests/bad_specs/many-errors.kdl", "missing.kdl", VALID])
+        .args([
+            "check",
+            "--spec-only",
+            "tests/bad_specs/many-errors.kdl",
+            "missing.kdl",
+            VALID,
+        ])
         .run();
     output.status(3).no_ansi();
     Deployc::new()
         .env("NO_COLOR", "")
         .env("CLICOLOR_FORCE", "1")
-        .args(["check", "tests/fixtures/warnings.kdl"])
+        .args(["check", "--spec-only", "tests/fixtures/warnings.kdl"])
         .run()
         .status(0)
         .no_ansi();
@@ -272,7 +284,7 @@ fn no_ansi_escapes_when_piped_even_without_no_color() {
 #[test]
 fn a_kdl_v1_document_is_accepted() {
     Deployc::new()
-        .args(["check", "tests/fixtures/v1.kdl"])
+        .args(["check", "--spec-only", "tests/fixtures/v1.kdl"])
         .run()
         .status(0)
         .stderr_is("  checked tests/fixtures/v1.kdl: ok\n");
@@ -306,7 +318,7 @@ fn a_kdl_v1_document_is_checked_like_any_other() {
 #[test]
 fn a_json_spec_is_accepted() {
     Deployc::new()
-        .args(["check", "tests/fixtures/valid.json"])
+        .args(["check", "--spec-only", "tests/fixtures/valid.json"])
         .run()
         .status(0)
         .stderr_is("  checked tests/fixtures/valid.json: ok\n");
@@ -396,4 +408,119 @@ fn explain_refuses_an_unknown_code_and_a_spec_beside_it() {
         .status(2)
         .stdout_empty()
         .stderr_contains("cannot be used with");
+}
+
+/// A terminal escape sequence that would retitle the terminal, and a
+/// right-to-left override that would reorder the line it is on.
+const HOSTILE: &str = "\u{1b}]0;pwned\u{7}\u{202e}";
+
+/// `HOSTILE` as a KDL string escapes it.
+const HOSTILE_KDL: &str = r"\u{1b}]0;pwned\u{7}\u{202e}";
+
+/// `HOSTILE` as deployc shows it.
+const HOSTILE_SHOWN: &str = r"\u{1b}]0;pwned\u{7}\u{202e}";
+
+fn is_hostile(c: char) -> bool {
+    (c.is_control() && c != '\n') || deployc::problem::is_invisible_format(c)
+}
+
+#[test]
+fn control_characters_from_the_spec_are_escaped_in_every_format() {
+    let spec = format!(
+        "version 1\n\
+         project \"shop\" \"{HOSTILE_KDL}\"=1\n\
+         service \"a{HOSTILE_KDL}\" {{ build \"Dockerfile\"; }}\n\
+         service \"b{HOSTILE_KDL}\" {{ }}\n\
+         service \"web\" {{ build \"Dockerfile\"; }}\n\
+         build {{ order \"parallel\" max=2; }}\n\
+         \"{HOSTILE_KDL}\" \"x\"\n"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let file = format!("spec{HOSTILE}.kdl");
+    std::fs::write(dir.path().join(&file), spec).unwrap();
+
+    let human = Deployc::new()
+        .current_dir(dir.path())
+        .args(["check", &file])
+        .run();
+    human.invalid_spec();
+    assert!(
+        !human.stderr.chars().any(is_hostile),
+        "raw control characters on stderr:\n{}",
+        human.stderr.escape_debug()
+    );
+    human
+        .stderr_contains(&format!("--> spec{HOSTILE_SHOWN}.kdl:"))
+        .stderr_contains(&format!("unknown property `{HOSTILE_SHOWN}` on `project`"))
+        .stderr_contains(&format!(
+            "error[E0101]: unknown node `{HOSTILE_SHOWN}` in the spec"
+        ))
+        .stderr_contains(&format!("= note: no estimate: `a{HOSTILE_SHOWN}`"))
+        .stderr_contains(&format!("in `service \"b{HOSTILE_SHOWN}\"`"))
+        .stderr_contains(&format!("could not check `spec{HOSTILE_SHOWN}.kdl`"));
+
+    let json = Deployc::new()
+        .current_dir(dir.path())
+        .args(["check", "--message-format", "json", &file])
+        .run();
+    json.status(2);
+    let lines = json.json_lines();
+    let mut escaped = Vec::new();
+    for line in &lines {
+        for field in ["message", "label", "note", "help"] {
+            let Some(text) = line[field].as_str() else {
+                continue;
+            };
+            assert!(
+                !text.chars().any(is_hostile),
+                "raw control characters in {field}: {}",
+                text.escape_debug()
+            );
+            if text.contains(HOSTILE_SHOWN) {
+                escaped.push(field);
+            }
+        }
+    }
+    for field in ["message", "note", "help"] {
+        assert!(
+            escaped.contains(&field),
+            "no escaped text in any {field}: {}",
+            json.stdout
+        );
+    }
+}
+
+#[test]
+fn explain_without_a_code_lists_every_code_with_its_summary() {
+    let output = Deployc::new().args(["check", "--explain"]).run();
+    output.status(0).stderr_empty();
+    let mut explained: Vec<(String, String)> = std::fs::read_dir(repo_file("src/explain"))
+        .unwrap()
+        .map(|entry| {
+            let path = entry.unwrap().path();
+            let code = path.file_stem().unwrap().to_string_lossy().into_owned();
+            let text = std::fs::read_to_string(&path).unwrap();
+            (code, text.lines().next().unwrap().to_owned())
+        })
+        .collect();
+    explained.sort();
+    let listed: Vec<(String, String)> = output
+        .stdout
+        .lines()
+        .map(|line| {
+            let (code, summary) = line
+                .split_once("  ")
+                .unwrap_or_else(|| panic!("not `CODE  summary`: {line}"));
+            (code.to_owned(), summary.to_owned())
+        })
+        .collect();
+    let mut sorted = listed.clone();
+    sorted.sort();
+    assert_eq!(sorted, explained, "every explanation, once");
+    let codes: Vec<&str> = listed.iter().map(|(c, _)| c.as_str()).collect();
+    assert_eq!(
+        codes,
+        deployc::explain::codes().collect::<Vec<_>>(),
+        "in code order"
+    );
 }

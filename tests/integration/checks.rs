@@ -1,8 +1,8 @@
-//! The compile-time checks against the seeds' failures. Each check has three
-//! specs in `tests/checks/`: `NAME.kdl` triggers it (its diagnostics are
-//! snapshotted as `check-NAME`), `NAME.ok.kdl` is the nearest spec that must
-//! not, and `NAME.allowed.kdl` silences it with `allow` — or, for a check
-//! that is an error, shows that `allow` refuses to.
+//! The compile-time checks against failures seen in real deployments. Each
+//! check has three specs in `tests/checks/`: `NAME.kdl` triggers it (its
+//! diagnostics are snapshotted as `check-NAME`), `NAME.ok.kdl` is the nearest
+//! spec that must not, and `NAME.allowed.kdl` silences it with `allow` — or,
+//! for a check that is an error, shows that `allow` refuses to.
 
 use crate::support::{Deployc, files_in, repo_file};
 
@@ -46,7 +46,7 @@ fn snapshot(name: &str, input: &str, stderr: &str) {
 
 fn check_triggers(name: &str, code: &str, kind: Kind) {
     let path = format!("tests/checks/{name}.kdl");
-    let output = Deployc::new().args(["check", &path]).run();
+    let output = Deployc::new().args(["check", "--spec-only", &path]).run();
     output.no_panic().no_ansi().stdout_empty();
     match kind {
         Kind::Error => output.invalid_spec(),
@@ -60,7 +60,7 @@ fn check_triggers(name: &str, code: &str, kind: Kind) {
     snapshot(name, &path, &output.stderr);
     if kind == Kind::Lint {
         Deployc::new()
-            .args(["check", "--deny-warnings", &path])
+            .args(["check", "--spec-only", "--deny-warnings", &path])
             .run()
             .status(2)
             .no_panic()
@@ -71,7 +71,7 @@ fn check_triggers(name: &str, code: &str, kind: Kind) {
 fn check_near_miss(name: &str) {
     let path = format!("tests/checks/{name}.ok.kdl");
     Deployc::new()
-        .args(["check", "--deny-warnings", &path])
+        .args(["check", "--spec-only", "--deny-warnings", &path])
         .run()
         .status(0)
         .stderr_lacks("warning[")
@@ -80,7 +80,9 @@ fn check_near_miss(name: &str) {
 
 fn check_allowed(name: &str, code: &str, kind: Kind) {
     let path = format!("tests/checks/{name}.allowed.kdl");
-    let output = Deployc::new().args(["check", "--deny-warnings", &path]).run();
+    let output = Deployc::new()
+        .args(["check", "--spec-only", "--deny-warnings", &path])
+        .run();
     match kind {
         // Silenced, and the allow is used: nothing is reported at all.
         Kind::Lint => output.status(0).stderr_lacks("warning[").stderr_lacks("error"),
@@ -154,7 +156,15 @@ fn a_secret_is_never_printed_in_any_format() {
     }
     for format in ["human", "json"] {
         let output = Deployc::new()
-            .args(["check", "--message-format", format, "--color", "always", path])
+            .args([
+                "check",
+                "--spec-only",
+                "--message-format",
+                format,
+                "--color",
+                "always",
+                path,
+            ])
             .run();
         output.status(2).no_panic();
         let shown = format!("{}{}", output.stdout, output.stderr);
@@ -174,7 +184,7 @@ fn check_text(spec: &str) -> crate::support::Outcome {
     std::fs::write(dir.path().join("deploy.kdl"), spec).unwrap();
     Deployc::new()
         .current_dir(dir.path())
-        .args(["check", "deploy.kdl"])
+        .args(["check", "--spec-only", "deploy.kdl"])
         .run()
 }
 
@@ -202,7 +212,7 @@ fn a_vendor_folder_in_a_context_on_this_machine_needs_an_ignore() {
     let spec = spec_dir.path().join("deploy.kdl");
     let check = |text: String| {
         std::fs::write(&spec, text).unwrap();
-        Deployc::new().args(["check"]).arg(&spec).run()
+        Deployc::new().args(["check", "--spec-only"]).arg(&spec).run()
     };
 
     let without_vendor = check(go_spec(root.path(), "", ""));

@@ -1,7 +1,7 @@
 //! The `deployc` integration tests: one test binary, one module per area.
 //!
 //! - `check`: the `check` command's behaviour (exit statuses, inputs, formats).
-//! - `checks`: the compile-time checks against the seeds' failures, each with
+//! - `checks`: the compile-time checks against real deployments' failures, each with
 //!   a spec that triggers it, the nearest that must not, and its `allow`.
 //! - `bad_specs`: every bad spec in `tests/bad_specs/`, snapshotted, and input
 //!   that is not a spec at all.

@@ -61,18 +61,6 @@ impl Outcome {
             })
             .collect()
     }
-
-    /// Each stdout line parsed as JSON, as `--message-format json` prints them.
-    #[track_caller]
-    pub fn json_lines(&self) -> Vec<serde_json::Value> {
-        self.stdout
-            .lines()
-            .map(|line| {
-                serde_json::from_str(line)
-                    .unwrap_or_else(|e| panic!("stdout line is not JSON ({e}): {line}\n{}", self.describe()))
-            })
-            .collect()
-    }
 }
 
 /// A fixed pseudo-random byte generator (xorshift64*), so "random" inputs are

@@ -32,11 +32,23 @@ fn the_help_of_each_workflow_command_has_examples() {
 }
 
 #[test]
+fn the_top_level_help_says_where_to_start_and_where_codes_are_explained() {
+    Deployc::new()
+        .arg("--help")
+        .run()
+        .status(0)
+        .stdout_contains("deployc init")
+        .stdout_contains("`deployc check --explain CODE` explains a diagnostic code")
+        .stdout_contains("`deployc check --explain` lists every code")
+        .stdout_contains("Exit status: 0 success");
+}
+
+#[test]
 fn completions_for_each_shell() {
     for shell in ["bash", "zsh", "fish"] {
         let run = Deployc::new().args(["completions", shell]).run();
         run.status(0).stdout_contains("deployc").stderr_empty();
-        for subcommand in ["render", "diff", "check"] {
+        for subcommand in ["init", "render", "diff", "check"] {
             run.stdout_contains(subcommand);
         }
     }
@@ -58,6 +70,41 @@ fn man_prints_roff() {
         "roff starts with a request: {:?}",
         &run.stdout[..run.stdout.len().min(40)]
     );
+}
+
+#[test]
+fn man_prints_the_page_of_each_command_deployc_1_refers_to() {
+    let top = Deployc::new().args(["man"]).run();
+    let referred: Vec<String> = top
+        .stdout
+        .lines()
+        .filter_map(|line| line.strip_prefix("deployc\\-")?.strip_suffix("(1)"))
+        .map(str::to_owned)
+        .collect();
+    for command in ["init", "check", "render", "diff", "schema", "completions", "man"] {
+        assert!(
+            referred.iter().any(|r| r == command),
+            "deployc(1) lists no {command}: {referred:?}"
+        );
+    }
+    for command in &referred {
+        Deployc::new()
+            .args(["man", command])
+            .run()
+            .status(0)
+            .stderr_empty()
+            .stdout_contains(&format!(
+                ".TH deployc-{command} 1  \"deployc {}\"",
+                env!("CARGO_PKG_VERSION")
+            ))
+            .stdout_contains(&format!("\\fBdeployc {command}\\fR"));
+    }
+    Deployc::new()
+        .args(["man", "frobnicate"])
+        .run()
+        .status(2)
+        .stdout_empty()
+        .stderr_contains("`frobnicate` is not a deployc command; pages exist for `init`, `check`");
 }
 
 #[test]

@@ -155,7 +155,7 @@ fn dropping_the_host_block_removes_user_data() {
             .iter()
             .all(|(verb, _, _)| verb == "unchanged"),
         "{}",
-        again.stderr
+        again.stdout
     );
 }
 
@@ -204,4 +204,78 @@ fn renaming_the_project_replaces_its_files() {
         .folder("deploy")
         .without("notes.txt")
         .renders(&store.artifacts("deploy.kdl"), "deploy.kdl");
+}
+
+#[test]
+fn rendering_into_the_folder_of_another_spec_is_refused_until_forced() {
+    let sandbox = rendered(&Spec::shop());
+    let staging = Spec::project("staging").image("web", "nginx:1.27");
+    sandbox.put("staging.kdl", staging.text());
+    let before = sandbox.folder("deploy");
+
+    sandbox
+        .deployc(["render", "staging.kdl", "-o", "deploy"])
+        .run()
+        .status(2)
+        .stdout_empty()
+        .stderr_contains("error[E0604]: `deploy` holds the artifacts of `deploy.kdl`, not of `staging.kdl`")
+        .stderr_contains("a folder of its own, such as `-o deploy-staging`")
+        .stderr_contains("error: nothing was written to `deploy`\n");
+    sandbox
+        .deployc(["diff", "staging.kdl", "-o", "deploy"])
+        .run()
+        .status(2)
+        .stdout_empty()
+        .stderr_contains("error[E0604]");
+    sandbox.folder("deploy").unchanged_since(&before);
+
+    // Its own folder, as the help says.
+    sandbox
+        .deployc(["render", "staging.kdl", "-o", "deploy-staging"])
+        .run()
+        .status(0);
+    sandbox
+        .folder("deploy-staging")
+        .renders(&staging.artifacts("staging.kdl"), "staging.kdl");
+
+    // A renamed spec takes its folder over with --force.
+    let forced = sandbox
+        .deployc(["render", "--force", "staging.kdl", "-o", "deploy"])
+        .run();
+    forced.status(0);
+    assert_eq!(forced.status_of("deploy/shop.service").0, "removed");
+    sandbox
+        .folder("deploy")
+        .without("notes.txt")
+        .renders(&staging.artifacts("staging.kdl"), "staging.kdl");
+}
+
+#[test]
+fn an_unreadable_manifest_is_refused_until_forced() {
+    let spec = Spec::shop();
+    let sandbox = rendered(&spec);
+    sandbox.put("deploy/.deployc-manifest", "{ \"spec\": \"deploy.kdl\", \n");
+    sandbox.hand_edit("deploy/shop.service");
+    let before = sandbox.folder("deploy");
+
+    sandbox
+        .deployc(["render"])
+        .run()
+        .status(2)
+        .stderr_contains("error[E0606]: `deploy/.deployc-manifest` is not a manifest deployc can read: ")
+        .stderr_contains("`deployc render --force` writes the folder and its manifest afresh")
+        .stderr_lacks("E0601")
+        .stderr_contains("run again with --force");
+    sandbox.folder("deploy").unchanged_since(&before);
+    sandbox
+        .deployc(["check"])
+        .run()
+        .status(2)
+        .stderr_contains("error[E0606]");
+
+    sandbox.deployc(["render", "--force"]).run().status(0);
+    sandbox
+        .folder("deploy")
+        .without("notes.txt")
+        .renders(&spec.artifacts("deploy.kdl"), "deploy.kdl");
 }

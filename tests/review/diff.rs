@@ -273,3 +273,49 @@ fn gzip_user_data_is_diffed_as_its_decoded_text() {
     );
     assert!(!added.contains('\u{fffd}'), "gzip bytes leaked into the diff");
 }
+
+#[test]
+fn json_diff_prints_a_record_per_changed_file_and_no_patch() {
+    let old = Spec::shop().cloudwatch(30);
+    let new = Spec::shop().host();
+    let sandbox = rendered(&old);
+    sandbox.change_spec("deploy.kdl", &new);
+    let (old, new) = (old.artifacts("deploy.kdl"), new.artifacts("deploy.kdl"));
+    let mut expected: Vec<(String, String)> = Vec::new();
+    for artifact in &new {
+        match old.iter().find(|a| a.file == artifact.file) {
+            None => expected.push((format!("out/{}", artifact.file), "created".into())),
+            Some(before) if before.bytes != artifact.bytes => {
+                expected.push((format!("out/{}", artifact.file), "updated".into()));
+            }
+            Some(_) => {}
+        }
+    }
+    for artifact in old.iter().filter(|a| !new.iter().any(|n| n.file == a.file)) {
+        expected.push((format!("out/{}", artifact.file), "removed".into()));
+    }
+    assert!(
+        new.iter().any(|a| old.contains(a)) && expected.iter().any(|(_, c)| c == "removed"),
+        "precondition: a file is unchanged and one removed: {expected:?}"
+    );
+
+    let run = diff(&sandbox, &["--message-format", "json"]);
+    run.status(1).stderr_empty().stdout_lacks("@@");
+    let records: Vec<(String, String)> = run
+        .json_lines()
+        .iter()
+        .map(|l| {
+            assert_eq!(l["type"], "diff", "{l}");
+            (
+                l["path"].as_str().unwrap().to_owned(),
+                l["change"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(records, expected);
+
+    sandbox.deployc(["render", "-o", "out"]).run().status(0);
+    diff(&sandbox, &["--message-format", "json"])
+        .status(0)
+        .stdout_empty();
+}

@@ -7,7 +7,9 @@
 //! - `diff`: `deployc diff` (exit codes, snapshots, --stat, -U, colour, gzip).
 //! - `base`: `deployc diff --base REV` in a real git repository.
 //! - `check`: drift between the spec and its rendered folder.
+//! - `merge`: git merges of branches that both rendered, and getting back to a clean folder.
 //! - `several`: several specs in one call.
+//! - `init`: the starter spec `deployc init` writes.
 //! - `cli`: version, help, completions, manual.
 //! - `support`: the fluent helpers (`Spec`, `Sandbox`, `Folder`, `Deployc`).
 //! - `driver`, `outcome`: the `Deployc` driver, what a run produced and its
@@ -21,6 +23,8 @@ mod diff;
 #[allow(dead_code)] // not all of the shared driver is used here
 #[path = "../common/driver.rs"]
 mod driver;
+mod init;
+mod merge;
 #[allow(dead_code)] // not every shared assertion is used here
 #[path = "../common/outcome.rs"]
 mod outcome;

@@ -24,7 +24,7 @@ fn render_creates_every_artifact_and_the_manifest_and_reports_each() {
         .deployc(["render"])
         .run()
         .status(0)
-        .stdout_empty()
+        .stderr_empty()
         .reports_each("created", "deploy", &artifacts);
 
     sandbox.folder("deploy").renders(&artifacts, "deploy.kdl");
@@ -235,4 +235,71 @@ fn verbose_render_adds_the_start_budget() {
     assert!(start.contains("worst case:"), "{start}");
     let plain = sandbox.deployc(["render"]).run();
     plain.status(0).stderr_lacks("worst case:");
+}
+
+#[test]
+fn json_render_prints_a_record_per_file_beside_the_diagnostics() {
+    // An unpinned image: a warning, so a diagnostic record comes too.
+    let spec = Spec::shop().image("cache", "redis");
+    let sandbox = Sandbox::new().spec("deploy.kdl", &spec);
+    let artifacts = spec.artifacts("deploy.kdl");
+
+    let run = sandbox.deployc(["render", "--message-format", "json"]).run();
+    run.status(0).stderr_empty();
+    let lines = run.json_lines();
+    let diagnostics: Vec<_> = lines.iter().filter(|l| l["type"] == "diagnostic").collect();
+    assert_eq!(diagnostics.len(), 1, "{}", run.stdout);
+    assert_eq!(diagnostics[0]["code"], "W0503");
+    let records: Vec<_> = lines.iter().filter(|l| l["type"] == "render").collect();
+    assert_eq!(records.len(), artifacts.len(), "{}", run.stdout);
+    for (record, artifact) in records.iter().zip(&artifacts) {
+        assert_eq!(record["path"], format!("deploy/{}", artifact.file));
+        assert_eq!(record["change"], "created");
+        assert_eq!(record["bytes"], artifact.bytes.len());
+    }
+    sandbox.folder("deploy").renders(&artifacts, "deploy.kdl");
+
+    sandbox.change_spec("deploy.kdl", &Spec::shop());
+    let again = sandbox.deployc(["render", "--message-format", "json"]).run();
+    again.status(0).stderr_empty();
+    let changes: Vec<(String, String)> = again
+        .json_lines()
+        .iter()
+        .map(|l| {
+            assert_eq!(l["type"], "render", "{l}");
+            (
+                l["path"].as_str().unwrap().to_owned(),
+                l["change"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert!(
+        changes.contains(&("deploy/shop.service".into(), "updated".into())),
+        "{changes:?}"
+    );
+    let removed = again.json_lines().into_iter().find(|l| l["change"] == "removed");
+    assert!(removed.is_none(), "nothing is removed: {}", again.stdout);
+}
+
+#[test]
+fn an_output_path_that_is_a_file_is_a_usage_error() {
+    let sandbox = Sandbox::new()
+        .spec("deploy.kdl", &Spec::shop())
+        .write("notes.txt", "mine\n");
+    for command in ["render", "diff", "check"] {
+        sandbox
+            .deployc([command, "-o", "notes.txt"])
+            .run()
+            .status(2)
+            .stdout_empty()
+            .stderr_is(
+                "error: `notes.txt` is a file, not a folder for the artifacts; name a folder with -o DIR\n",
+            );
+        sandbox
+            .deployc([command, "-o", "notes.txt/deploy"])
+            .run()
+            .status(2)
+            .stderr_contains("`notes.txt/deploy` cannot be a folder: part of its path is a file");
+    }
+    assert_eq!(sandbox.read("notes.txt"), b"mine\n");
 }

@@ -266,18 +266,44 @@ impl Sandbox {
         S: AsRef<OsStr>,
     {
         let args: Vec<OsString> = args.into_iter().map(|a| a.as_ref().to_owned()).collect();
-        let output = Command::new("git")
-            .args(&args)
-            .current_dir(self.path())
-            .envs(git_env())
-            .output()
-            .unwrap_or_else(|e| panic!("cannot run git (is it installed?): {e}"));
+        let output = self.run_git(&args);
         assert!(
             output.status.success(),
             "git {} failed:\n{}",
             shell_words(&args),
             String::from_utf8_lossy(&output.stderr)
         );
+    }
+
+    /// `git`, for a command that may fail (a merge with conflicts); whether it succeeded.
+    pub fn git_succeeds<I, S>(&self, args: I) -> bool
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        let args: Vec<OsString> = args.into_iter().map(|a| a.as_ref().to_owned()).collect();
+        self.run_git(&args).status.success()
+    }
+
+    /// git's standard output, for a command that must succeed.
+    pub fn git_output<I, S>(&self, args: I) -> String
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        let args: Vec<OsString> = args.into_iter().map(|a| a.as_ref().to_owned()).collect();
+        let output = self.run_git(&args);
+        assert!(output.status.success(), "git {} failed", shell_words(&args));
+        String::from_utf8(output.stdout).expect("git prints UTF-8")
+    }
+
+    fn run_git(&self, args: &[OsString]) -> std::process::Output {
+        Command::new("git")
+            .args(args)
+            .current_dir(self.path())
+            .envs(git_env())
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run git (is it installed?): {e}"))
     }
 }
 
@@ -546,9 +572,9 @@ fn shell_quote(word: &str) -> String {
 
 /// The assertions only the review tests need.
 impl Outcome {
-    /// render's status lines: (verb, path, rest of the line), in order.
+    /// render's status lines on stdout: (verb, path, rest of the line), in order.
     pub fn status_lines(&self) -> Vec<(String, String, String)> {
-        self.stderr
+        self.stdout
             .lines()
             .filter_map(|line| {
                 let mut words = line.trim_start().splitn(3, ' ');
