@@ -32,8 +32,25 @@ stop_daemon() { # NAME [SECONDS]: SIGTERM the process in PID_DIR/NAME, SIGKILL a
     rm -f "$pidfile"
 }
 
-start_registry() {
+# Refuses to go on when a dockerd, registry or machine this suite did not start is running.
+refuse_foreign_daemons() {
+    if [[ -S $DOCKERD_SOCKET ]] && engine_answers; then
+        die "a Docker engine this suite did not start answers on $DOCKERD_SOCKET; stop it first (the suite starts its own)"
+    fi
+    if [[ -s /run/docker.pid ]] && running "$(</run/docker.pid)"; then
+        die "dockerd (PID $(</run/docker.pid)) is running but does not answer; stop it first"
+    fi
     registry_answers && die "something already answers on $REGISTRY; stop it first (this suite needs that port)"
+    local cmdline
+    for cmdline in /proc/[0-9]*/cmdline; do
+        if [[ $(tr '\0' ' ' <"$cmdline" 2>/dev/null) == *systemd-nspawn*" $MACHINE_ROOT "* ]]; then
+            die "a systemd-nspawn this suite did not start runs $MACHINE_ROOT (${cmdline%/cmdline}); stop it first"
+        fi
+    done
+    return 0
+}
+
+start_registry() {
     mkdir -p "$ENGINE_DIR/registry"
     cat >"$ENGINE_DIR/registry.yml" <<YAML
 version: 0.1
@@ -50,12 +67,6 @@ YAML
 }
 
 start_dockerd() {
-    if [[ -S $DOCKERD_SOCKET ]] && engine_answers; then
-        die "a Docker engine this suite did not start answers on $DOCKERD_SOCKET; stop it first (the suite starts its own)"
-    fi
-    if [[ -s /run/docker.pid ]] && kill -0 "$(</run/docker.pid)" 2>/dev/null; then
-        die "dockerd (PID $(</run/docker.pid)) is running but does not answer; stop it first"
-    fi
     # Its own data root and config file; defaults otherwise (overlay2, bridge network, iptables).
     mkdir -p "$ENGINE_DIR/data"
     cat >"$ENGINE_DIR/daemon.json" <<JSON
@@ -131,6 +142,7 @@ DOCKERFILE
 }
 
 engine_up() {
+    refuse_foreign_daemons
     mkdir -p "$ENGINE_DIR"
     start_registry
     start_dockerd
