@@ -19,6 +19,7 @@ RESULTS=$WORK_DIR/results
 DOCKER=/usr/bin/docker
 REGISTRY=127.0.0.1:5000
 MACHINE=deployc-hosts
+KEEP_RUNNING=0 # --keep: leave the engine and the machine up, and each example's files installed
 
 log() { printf '[%s] %s\n' "$(date -u +%H:%M:%S)" "$*"; }
 heading() { printf '\n======== %s\n' "$*"; }

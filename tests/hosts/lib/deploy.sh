@@ -102,9 +102,8 @@ remove_in_root() { # PATH...
     done
 }
 
-# Everything a previous run of this example may have left: containers, networks, built
-# images, installed files, state and logs. Used before and after each scenario.
-reset_example() {
+# Stops the example: the unit stopped and disabled, its containers and networks removed.
+stop_example() {
     if [[ -e $MACHINE_ROOT/etc/systemd/system/$UNIT ]]; then
         ct systemctl disable --now "$UNIT" >/dev/null 2>&1 || true
         ct systemctl reset-failed "$UNIT" >/dev/null 2>&1 || true
@@ -114,6 +113,15 @@ reset_example() {
     ((${#ids[@]} == 0)) || "$DOCKER" rm -f "${ids[@]}" >/dev/null
     mapfile -t ids < <("$DOCKER" network ls -q --filter "label=com.docker.compose.project=$COMPOSE_PROJECT")
     ((${#ids[@]} == 0)) || "$DOCKER" network rm "${ids[@]}" >/dev/null
+    return 0
+}
+
+# Everything a previous run of this example may have left: containers, networks, built
+# images, installed files, state and logs. Used before each scenario, and after it unless
+# the run keeps the machine up (then the files stay, for a look inside).
+reset_example() {
+    stop_example
+    local -a ids
     local image
     for image in "${BUILT_IMAGES[@]}"; do
         mapfile -t ids < <("$DOCKER" image ls -q "$image" | sort -u)

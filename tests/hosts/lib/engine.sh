@@ -43,7 +43,7 @@ refuse_foreign_daemons() {
     registry_answers && die "something already answers on $REGISTRY; stop it first (this suite needs that port)"
     local cmdline
     for cmdline in /proc/[0-9]*/cmdline; do
-        if [[ $(tr '\0' ' ' <"$cmdline" 2>/dev/null) == *systemd-nspawn*" $MACHINE_ROOT "* ]]; then
+        if [[ $(tr '\0' ' ' 2>/dev/null <"$cmdline") == *systemd-nspawn*" $MACHINE_ROOT "* ]]; then
             die "a systemd-nspawn this suite did not start runs $MACHINE_ROOT (${cmdline%/cmdline}); stop it first"
         fi
     done

@@ -244,5 +244,9 @@ scenario_example() { # NAME
         echo "    (the unit's whole journal across the reboot: $STEP_LOG/reboot.journal)"
     fi
 
-    reset_example
+    if ((KEEP_RUNNING)); then
+        stop_example
+    else
+        reset_example
+    fi
 }
