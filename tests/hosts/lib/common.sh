@@ -73,16 +73,15 @@ seconds_since() { # START_US: prints elapsed seconds with one decimal
     local us=$(($(now_us) - $1))
     printf '%d.%d' $((us / 1000000)) $((us % 1000000 / 100000))
 }
-# phase NAME CMD...: runs CMD and records how long it took.
+# phase NAME CMD...: runs CMD (errexit holds inside it) and records how long it took.
 phase() {
-    local name=$1 start status=0 took
+    local name=$1 start took
     shift
     start=$(now_us)
-    "$@" || status=$?
+    "$@"
     took=$(seconds_since "$start")
-    printf '%s\t%s\t%s\n' "$name" "$took" "$status" >>"$PHASES"
-    log "phase $name: ${took} s$( ((status == 0)) || printf ' (exit %s)' "$status")"
-    return "$status"
+    printf '%s\t%s\n' "$name" "$took" >>"$PHASES"
+    log "phase $name: ${took} s"
 }
 
 # A process is running unless it is gone or a zombie (a daemon started in a subshell that has

@@ -65,9 +65,10 @@ load_example() { # NAME: after render_example
     local -a exec_start
     read -ra exec_start <<<"$(unit_value ExecStart)"
     local i
-    for i in "${!exec_start[@]}"; do
-        [[ ${exec_start[i]} == compose ]] && break
+    for ((i = 1; i < ${#exec_start[@]}; i++)); do
+        [[ ${exec_start[i]} != compose ]] || break
     done
+    ((i < ${#exec_start[@]})) || die "$UNIT: ExecStart= runs no compose command"
     ENGINE_BIN=${exec_start[i - 1]}
     COMPOSE_ARGS=()
     for ((i = i + 1; i < ${#exec_start[@]}; i++)); do

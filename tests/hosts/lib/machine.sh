@@ -150,6 +150,11 @@ machine_poweroff() {
     log "machine: powered off in $(seconds_since "$start") s"
 }
 
+machine_up() {
+    machine_prepare
+    machine_boot
+}
+
 machine_reboot() {
     machine_poweroff
     machine_boot
