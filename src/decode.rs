@@ -9,16 +9,16 @@ use kdl::{KdlDocument, KdlEntry, KdlNode, KdlValue};
 
 use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::model::{
-    Allow, Build, Cache, Cloudwatch, Health, Host, HttpCheck, Link, LogFile, Metrics, Project, Registry,
-    Repo, Restart, Retry, Service, ServiceBuild, Spec, Symlinks, Timeouts, Var, Vars,
+    Allow, Build, Cache, Cloudwatch, Health, Host, HttpCheck, Link, LogFile, Metrics, Notify, Project,
+    Registry, Repo, Restart, Retry, Service, ServiceBuild, Spec, Symlinks, Timeouts, Var, Vars,
 };
 use crate::problem::Problem;
 use crate::span::{Span, Spanned};
 use crate::suggest::closest;
 use crate::values::{
-    AbsPath, Account, Backoff, Branch, CacheMode, Duration, Engine, EnvKey, HealthFailure, ImageRef, Lint,
-    LogGroup, LogStream, Missing, Name, Order, Package, Progress, RegistryHost, RelPath, RestartPolicy, Size,
-    SsmRef, Text, Url,
+    AbsPath, Account, Backoff, Branch, CacheMode, Cpus, Duration, Engine, EnvKey, HealthFailure, ImageRef,
+    Lint, LogGroup, LogStream, Missing, Name, Order, Package, Progress, RegistryHost, RelPath, RestartPolicy,
+    Size, SnsTopic, SsmRef, Text, Url,
 };
 
 /// Names of the checks that are errors: `allow` cannot silence them.
@@ -45,6 +45,7 @@ pub const BLOCKS: &[(&[&str], &[&str])] = &[
     (&["host"], HOST_NODES),
     (&["cloudwatch"], CLOUDWATCH_NODES),
     (&["cloudwatch", "metrics"], METRICS_NODES),
+    (&["notify"], NOTIFY_NODES),
 ];
 
 /// The properties of each node that takes any, by where the node is written.
@@ -69,6 +70,7 @@ pub const PROPERTIES: &[(&[&str], &[&str])] = &[
     (&["cloudwatch", "log-group"], &["retention-days"]),
     (&["cloudwatch", "file"], &["stream"]),
     (&["cloudwatch", "metrics"], &["interval"]),
+    (&["health", "every"], &["restarts", "within"]),
     (&["registry"], &["ecr", "user", "password"]),
     (&["allow"], &["reason"]),
 ];
@@ -106,7 +108,7 @@ macro_rules! from_kdl_string {
 
 from_kdl_string!("a string": Name, EnvKey, AbsPath, RelPath, Text, Url, SsmRef, ImageRef, Account,
     Package, Branch, LogGroup, LogStream, Order, RestartPolicy, Missing, CacheMode, Backoff, Engine,
-    Progress, HealthFailure, RegistryHost);
+    Progress, HealthFailure, RegistryHost, SnsTopic);
 from_kdl_string!("a duration string": Duration);
 from_kdl_string!("a size string": Size);
 
@@ -140,6 +142,23 @@ macro_rules! from_kdl_integer {
 }
 
 from_kdl_integer!(u16, u32, i64);
+
+impl FromKdl for Cpus {
+    const EXPECTED: &'static str = "a number";
+    fn from_kdl(value: &KdlValue) -> Result<Self, Problem> {
+        match value {
+            KdlValue::Integer(i) => u32::try_from(*i)
+                .ok()
+                .and_then(|n| n.checked_mul(1000))
+                .map_or_else(
+                    || Err(Problem::InvalidCpus { value: i.to_string() }),
+                    Cpus::from_millis,
+                ),
+            KdlValue::Float(f) => Cpus::from_f64(*f),
+            other => Err(wrong_type(Self::EXPECTED, other)),
+        }
+    }
+}
 
 /// Where a property's value is written, without its `name=`.
 fn value_span(entry: &KdlEntry) -> Span {
@@ -508,6 +527,7 @@ const TOP_NODES: &[&str] = &[
     "health",
     "host",
     "cloudwatch",
+    "notify",
     "registry",
     "allow",
 ];
@@ -525,13 +545,22 @@ pub fn decode(document: &KdlDocument, d: &mut Diagnostics) -> Spec {
     let mut health = None;
     let mut host = None;
     let mut cloudwatch = None;
+    let mut notify = None;
     let mut registry = Vec::new();
     let mut allow = Vec::new();
     for (index, node) in document.nodes().iter().enumerate() {
         let name = node.name().value();
         let once = matches!(
             name,
-            "version" | "project" | "build" | "cache" | "timeouts" | "health" | "host" | "cloudwatch"
+            "version"
+                | "project"
+                | "build"
+                | "cache"
+                | "timeouts"
+                | "health"
+                | "host"
+                | "cloudwatch"
+                | "notify"
         );
         if once && !seen.first(d, node) {
             continue;
@@ -552,6 +581,7 @@ pub fn decode(document: &KdlDocument, d: &mut Diagnostics) -> Spec {
             "health" => health = Some(decode_health(d, node)),
             "host" => host = Some(decode_host(d, node)),
             "cloudwatch" => cloudwatch = decode_cloudwatch(d, node),
+            "notify" => notify = Some(decode_notify(d, node)),
             "registry" => registry.extend(decode_registry(d, node)),
             "allow" => allow.extend(decode_allow(d, node)),
             _ => unknown_node(d, node, "the spec", TOP_NODES),
@@ -587,6 +617,7 @@ pub fn decode(document: &KdlDocument, d: &mut Diagnostics) -> Spec {
         health,
         host,
         cloudwatch,
+        notify,
         registry,
         allow,
     }
@@ -684,7 +715,7 @@ fn decode_project(d: &mut Diagnostics, node: &KdlNode) -> Project {
     project
 }
 
-const SERVICE_NODES: &[&str] = &["build", "image", "requires", "arg", "timeout", "memory"];
+const SERVICE_NODES: &[&str] = &["build", "image", "requires", "arg", "timeout", "memory", "cpus"];
 
 fn decode_service(d: &mut Diagnostics, node: &KdlNode) -> Option<Service> {
     let mut r = Reader::new(d, node);
@@ -697,6 +728,7 @@ fn decode_service(d: &mut Diagnostics, node: &KdlNode) -> Option<Service> {
         arg: Vars::default(),
         timeout: None,
         memory: None,
+        cpus: None,
         image_refused: false,
     };
     let mut args = VarsBuilder::default();
@@ -733,6 +765,7 @@ fn decode_service(d: &mut Diagnostics, node: &KdlNode) -> Option<Service> {
             "arg" => vars_node(d, child, &mut args),
             "timeout" => service.timeout = single(d, child, "a duration such as \"20m\""),
             "memory" => service.memory = single(d, child, "a size such as \"3G\""),
+            "cpus" => service.cpus = single(d, child, "a number of CPUs such as 2"),
             _ => unknown_node(d, child, "`service`", SERVICE_NODES),
         }
     }
@@ -928,7 +961,7 @@ fn decode_timeouts(d: &mut Diagnostics, node: &KdlNode) -> Timeouts {
     timeouts
 }
 
-const HEALTH_NODES: &[&str] = &["running", "http", "timeout", "on-failure"];
+const HEALTH_NODES: &[&str] = &["running", "http", "timeout", "on-failure", "every"];
 
 fn decode_health(d: &mut Diagnostics, node: &KdlNode) -> Health {
     let mut r = Reader::new(d, node);
@@ -938,11 +971,14 @@ fn decode_health(d: &mut Diagnostics, node: &KdlNode) -> Health {
         timeout: crate::model::default_health_timeout(),
         interval: crate::model::default_health_interval(),
         on_failure: Spanned::default(),
+        every: None,
+        restarts: Spanned::unspanned(3),
+        within: Spanned::unspanned(Duration::from_secs(3600)),
     };
     let mut seen = Seen::default();
     for child in r.children() {
         let key = child.name().value();
-        if matches!(key, "timeout" | "on-failure") && !seen.first(d, child) {
+        if matches!(key, "timeout" | "on-failure" | "every") && !seen.first(d, child) {
             continue;
         }
         match key {
@@ -987,9 +1023,20 @@ fn decode_health(d: &mut Diagnostics, node: &KdlNode) -> Health {
                 t.finish(d, "one argument: the time the checks may take");
             }
             "on-failure" => {
-                if let Some(v) = single(d, child, "\"down\" or \"keep\"") {
+                if let Some(v) = single(d, child, "\"down\", \"keep\" or \"rollback\"") {
                     health.on_failure = v;
                 }
+            }
+            "every" => {
+                let mut e = Reader::in_block(d, child, &["health"]);
+                health.every = e.arg(d, "a duration such as \"5m\"");
+                if let Some(restarts) = e.prop(d, "restarts") {
+                    health.restarts = restarts;
+                }
+                if let Some(within) = e.prop(d, "within") {
+                    health.within = within;
+                }
+                e.finish(d, "one argument: how often the monitor checks");
             }
             _ => unknown_node(d, child, "`health`", HEALTH_NODES),
         }
@@ -1100,6 +1147,16 @@ fn secret_prop(
     what: &'static str,
 ) -> Option<Spanned<SsmRef>> {
     let raw = r.prop::<Text>(d, name)?;
+    ssm_or_secret(d, raw, format!("{what} `{name}=`"))
+}
+
+/// A node whose one argument must name an SSM parameter, as `secret_prop`.
+fn secret_arg(d: &mut Diagnostics, node: &KdlNode, what: &'static str) -> Option<Spanned<SsmRef>> {
+    let raw = single::<Text>(d, node, what)?;
+    ssm_or_secret(d, raw, format!("{what} `{}`", node.name().value()))
+}
+
+fn ssm_or_secret(d: &mut Diagnostics, raw: Spanned<Text>, what: String) -> Option<Spanned<SsmRef>> {
     if raw.as_str().starts_with("ssm:") {
         match SsmRef::from_str(raw.as_str()) {
             Ok(reference) => Some(Spanned::new(reference, raw.span)),
@@ -1109,12 +1166,7 @@ fn secret_prop(
             }
         }
     } else {
-        d.report(
-            Problem::LiteralSecret {
-                what: format!("{what} `{name}=`"),
-            },
-            raw.span,
-        );
+        d.report(Problem::LiteralSecret { what }, raw.span);
         None
     }
 }
@@ -1202,6 +1254,32 @@ fn decode_metrics(d: &mut Diagnostics, node: &KdlNode) -> Metrics {
     }
     r.finish(d, "no arguments, only interval=");
     metrics
+}
+
+const NOTIFY_NODES: &[&str] = &["sns", "webhook"];
+
+fn decode_notify(d: &mut Diagnostics, node: &KdlNode) -> Notify {
+    let mut r = Reader::new(d, node);
+    let mut notify = Notify {
+        sns: Vec::new(),
+        webhook: Vec::new(),
+        span: name_span(node),
+        refused: false,
+    };
+    for child in r.children() {
+        let accepted = match child.name().value() {
+            "sns" => single(d, child, "an SNS topic's ARN").map(|t| notify.sns.push(t)),
+            "webhook" => secret_arg(d, child, "the SSM parameter holding the webhook URL")
+                .map(|w| notify.webhook.push(w)),
+            _ => {
+                unknown_node(d, child, "`notify`", NOTIFY_NODES);
+                Some(())
+            }
+        };
+        notify.refused |= accepted.is_none();
+    }
+    r.finish(d, "no arguments");
+    notify
 }
 
 fn decode_registry(d: &mut Diagnostics, node: &KdlNode) -> Option<Registry> {

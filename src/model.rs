@@ -8,9 +8,9 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::span::{Span, Spanned};
 use crate::values::{
-    AbsPath, Account, Backoff, Branch, CacheMode, Duration, Engine, EnvKey, HealthFailure, ImageRef, Lint,
-    LogGroup, LogStream, Missing, Name, Order, Package, Progress, RegistryHost, RelPath, RestartPolicy, Size,
-    SsmRef, Text, Url,
+    AbsPath, Account, Backoff, Branch, CacheMode, Cpus, Duration, Engine, EnvKey, HealthFailure, ImageRef,
+    Lint, LogGroup, LogStream, Missing, Name, Order, Package, Progress, RegistryHost, RelPath, RestartPolicy,
+    Size, SnsTopic, SsmRef, Text, Url,
 };
 
 /// One Docker Compose deployment, described for deployc.
@@ -45,6 +45,9 @@ pub struct Spec {
     /// Shipping logs and metrics with the CloudWatch agent. Without it no agent config is rendered.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cloudwatch: Option<Cloudwatch>,
+    /// Where failures, recoveries and rollbacks are announced.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notify: Option<Notify>,
     /// Registries the host logs in to before building and pulling.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub registry: Vec<Registry>,
@@ -155,9 +158,13 @@ pub struct Service {
     /// This build's time limit. Default: `build.timeout`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timeout: Option<Spanned<Duration>>,
-    /// The build's expected peak memory, counted against `min-free memory` for parallel builds.
+    /// The build's expected peak memory, counted against `min-free memory` for parallel builds;
+    /// a hard limit where the engine can enforce one (podman).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub memory: Option<Spanned<Size>>,
+    /// The CPUs the build may use, where the engine can enforce it (podman).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpus: Option<Spanned<Cpus>>,
     /// A `build` or `image` was given and refused: it is not reported again as missing.
     #[serde(skip)]
     pub image_refused: bool,
@@ -407,6 +414,23 @@ pub struct Health {
     /// What a start whose health checks fail does with the containers.
     #[serde(default)]
     pub on_failure: Spanned<HealthFailure>,
+    /// How often a timer checks the running deployment and recovers it. Without it, nothing does.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub every: Option<Spanned<Duration>>,
+    /// How many times the monitor may restart the unit within `within`.
+    #[serde(default = "default_restarts")]
+    pub restarts: Spanned<u32>,
+    /// The window `restarts` counts in.
+    #[serde(default = "default_within")]
+    pub within: Spanned<Duration>,
+}
+
+fn default_restarts() -> Spanned<u32> {
+    Spanned::unspanned(3)
+}
+
+fn default_within() -> Spanned<Duration> {
+    Spanned::unspanned(Duration::from_secs(3600))
 }
 
 pub fn default_health_timeout() -> Spanned<Duration> {
@@ -567,6 +591,24 @@ pub struct Metrics {
 
 fn default_metrics_interval() -> Spanned<Duration> {
     Spanned::unspanned(Duration::from_secs(60))
+}
+
+/// Where failures, recoveries and rollbacks are announced. A failing
+/// notification is logged and never changes the outcome it reports.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct Notify {
+    /// SNS topics to publish to.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sns: Vec<Spanned<SnsTopic>>,
+    /// SSM parameters holding Slack-compatible webhook URLs, which are secrets.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub webhook: Vec<Spanned<SsmRef>>,
+    #[serde(skip)]
+    pub span: Span,
+    /// A destination was given and refused: the block is not reported again as empty.
+    #[serde(skip)]
+    pub refused: bool,
 }
 
 /// A container registry the host logs in to, with credentials it fetches itself.

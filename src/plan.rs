@@ -59,6 +59,77 @@ pub struct Plan {
     pub host: Option<HostPlan>,
     pub cloudwatch: Option<CloudwatchPlan>,
     pub registries: Vec<RegistryPlan>,
+    pub units: Units,
+    pub notify: Option<NotifyPlan>,
+}
+
+/// A systemd unit: its file name in the output folder, which is its unit
+/// name, and where it is installed.
+#[derive(Clone, Debug, Serialize)]
+pub struct UnitFile {
+    pub name: String,
+    pub path: String,
+}
+
+impl UnitFile {
+    fn new(name: String) -> UnitFile {
+        UnitFile {
+            path: format!("{UNIT_DIR}/{name}"),
+            name,
+        }
+    }
+}
+
+/// The units beside the main one.
+#[derive(Clone, Debug, Serialize)]
+pub struct Units {
+    /// Builds, pulls and brings up a new version while the running one serves.
+    pub deploy: UnitFile,
+    pub monitor: Option<MonitorPlan>,
+    /// Sends notifications for the unit whose `OnFailure=` started it.
+    pub notify: Option<UnitFile>,
+}
+
+impl Units {
+    /// Every unit file but the main one, in the order they are rendered.
+    pub fn all(&self) -> Vec<&UnitFile> {
+        let mut all = vec![&self.deploy];
+        if let Some(monitor) = &self.monitor {
+            all.extend([&monitor.service, &monitor.timer, &monitor.recover]);
+        }
+        all.extend(&self.notify);
+        all
+    }
+}
+
+/// The timer that checks the running deployment, and the unit that restarts it.
+#[derive(Clone, Debug, Serialize)]
+pub struct MonitorPlan {
+    pub service: UnitFile,
+    pub timer: UnitFile,
+    pub recover: UnitFile,
+    pub every_secs: u64,
+    pub every: String,
+    /// `TimeoutStartSec=` of one check: the health timeout, an `up`, and slack.
+    pub timeout_secs: u64,
+    pub restarts: u32,
+    pub within_secs: u64,
+    pub within: String,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct NotifyPlan {
+    pub sns: Vec<SnsPlan>,
+    /// SSM parameters holding webhook URLs.
+    pub webhooks: Vec<String>,
+    /// The notifier's sandbox: the main unit's, with the network it sends on.
+    pub hardening: Hardening,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct SnsPlan {
+    pub topic: String,
+    pub region: String,
 }
 
 /// Artifact file names in the output folder.
@@ -101,6 +172,16 @@ pub struct Paths {
     pub copies_dir: String,
     /// Present while the last health check failed.
     pub unhealthy_marker: String,
+    /// One file per built service listing the tags that passed the health checks.
+    pub good_dir: String,
+    /// One file per built service holding the tag `:latest` points to.
+    pub current_dir: String,
+    /// The last failure the script reported, for notifications.
+    pub last_failure: String,
+    /// When the current start began, for its duration.
+    pub start_time: String,
+    /// Embedded Metric Format lines the CloudWatch agent ships, with `cloudwatch`.
+    pub metrics_log: Option<String>,
     pub compose_file: String,
     pub env_file: Option<String>,
 }
@@ -155,11 +236,17 @@ pub struct BuildPlan {
     /// The image as Compose names it, without tag.
     pub image: String,
     pub requires: Vec<String>,
+    /// Resource limits the engine enforces on the build (podman's `--memory`, `--cpu-quota`).
+    pub limits: Vec<String>,
     /// The ignore files the engine reads, most specific first.
     pub ignore_files: Vec<String>,
     pub marker: String,
     pub fingerprint: String,
     pub tags: String,
+    /// The tags that passed the health checks, oldest first.
+    pub good: String,
+    /// The tag `:latest` points to.
+    pub current: String,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -211,7 +298,7 @@ pub struct HealthPlan {
     pub http: Vec<HttpPlan>,
     pub timeout_secs: u64,
     pub interval_secs: u64,
-    /// `down` or `keep`: what a failed start does with the containers.
+    /// `down`, `keep` or `rollback`: what a failed start does with the containers.
     pub on_failure: &'static str,
 }
 
@@ -304,6 +391,9 @@ pub struct MetricsPlan {
     pub disk: Vec<String>,
 }
 
+/// The file of Embedded Metric Format lines, in the log directory.
+const METRICS_LOG: &str = "deployc-metrics.log";
+
 /// BuildKit's progress setting, read by `docker build` with or without buildx.
 const BUILDKIT_PROGRESS_VAR: &str = "BUILDKIT_PROGRESS";
 
@@ -354,6 +444,26 @@ fn engine_plan(engine: Engine) -> EnginePlan {
     }
 }
 
+/// Limits for one build where the engine enforces them: podman runs each
+/// build step in a container of its own. Docker's BuildKit takes no limits,
+/// so its builds are bounded by how many run at once (`max`) instead.
+fn build_limits(service: &crate::model::Service, engine: &EnginePlan) -> Vec<String> {
+    if !engine.is_podman {
+        return Vec::new();
+    }
+    let mut limits = Vec::new();
+    if let Some(memory) = &service.memory {
+        limits.push(format!("--memory={}", memory.bytes()));
+    }
+    if let Some(cpus) = &service.cpus {
+        limits.extend([
+            "--cpu-period=100000".to_owned(),
+            format!("--cpu-quota={}", cpus.quota_per_100ms()),
+        ]);
+    }
+    limits
+}
+
 /// The unit's group: the spec's, else the one that may use the engine's socket.
 fn unit_group(spec: &Spec) -> String {
     match (&spec.project.group, *spec.build.docker) {
@@ -397,6 +507,8 @@ pub fn plan(spec: &Spec, spec_file: &str) -> Plan {
     let markers_dir = format!("{state_dir}/built");
     let fingerprints_dir = format!("{state_dir}/fingerprints");
     let tags_dir = format!("{state_dir}/tags");
+    let good_dir = format!("{state_dir}/good");
+    let current_dir = format!("{state_dir}/current");
     let mut env = vec![EnvVar {
         key: "DOCKER_CONFIG".into(),
         value: docker_config.clone(),
@@ -477,9 +589,12 @@ pub fn plan(spec: &Spec, spec_file: &str) -> Plan {
                     .iter()
                     .map(|r| root.join(r).to_string())
                     .collect(),
+                limits: build_limits(service, &engine),
                 marker: format!("{markers_dir}/{name}"),
                 fingerprint: format!("{fingerprints_dir}/{name}"),
                 tags: format!("{tags_dir}/{name}"),
+                good: format!("{good_dir}/{name}"),
+                current: format!("{current_dir}/{name}"),
                 service: name,
             })
         })
@@ -556,6 +671,18 @@ pub fn plan(spec: &Spec, spec_file: &str) -> Plan {
         .collect();
 
     let hardening = hardening(spec, &root, &log_dir, &health);
+    let notify = spec.notify.as_ref().map(|n| NotifyPlan {
+        sns: n
+            .sns
+            .iter()
+            .map(|t| SnsPlan {
+                topic: t.to_string(),
+                region: t.region().to_owned(),
+            })
+            .collect(),
+        webhooks: n.webhook.iter().map(|w| w.parameter().to_owned()).collect(),
+        hardening: hardening.with_network(),
+    });
 
     let host = spec.host.as_ref().map(|h| HostPlan {
         log: h.log.to_string(),
@@ -653,6 +780,14 @@ pub fn plan(spec: &Spec, spec_file: &str) -> Plan {
             tags_dir,
             copies_dir: format!("{state_dir}/copies"),
             unhealthy_marker: format!("{state_dir}/unhealthy"),
+            good_dir,
+            current_dir,
+            last_failure: format!("{state_dir}/last-failure"),
+            start_time: format!("{state_dir}/start-time"),
+            metrics_log: spec
+                .cloudwatch
+                .as_ref()
+                .map(|_| format!("{log_dir}/{METRICS_LOG}")),
             state_dir,
             state_directory,
             compose_file: compose_file.to_string(),
@@ -719,6 +854,28 @@ pub fn plan(spec: &Spec, spec_file: &str) -> Plan {
         hardening,
         host,
         cloudwatch,
+        units: Units {
+            deploy: UnitFile::new(format!("{project}-deploy.service")),
+            monitor: spec.health.as_ref().and_then(|h| {
+                let every = h.every.as_ref()?;
+                Some(MonitorPlan {
+                    service: UnitFile::new(format!("{project}-monitor.service")),
+                    timer: UnitFile::new(format!("{project}-monitor.timer")),
+                    recover: UnitFile::new(format!("{project}-recover.service")),
+                    every_secs: every.secs(),
+                    every: every.to_string(),
+                    timeout_secs: h.timeout.secs() + spec.timeouts.up.secs() + budget::SLACK.secs(),
+                    restarts: *h.restarts,
+                    within_secs: h.within.secs(),
+                    within: h.within.to_string(),
+                })
+            }),
+            notify: spec
+                .notify
+                .as_ref()
+                .map(|_| UnitFile::new(format!("{project}-notify.service"))),
+        },
+        notify,
         registries: spec
             .registry
             .iter()
@@ -758,6 +915,18 @@ fn host_packages(spec: &Spec, host: &crate::model::Host) -> Vec<String> {
         add("amazon-cloudwatch-agent");
     }
     packages
+}
+
+impl Hardening {
+    /// The same sandbox, for a unit that sends to hosts of any address.
+    fn with_network(&self) -> Hardening {
+        Hardening {
+            private_network: false,
+            address_families: vec!["AF_UNIX", "AF_INET", "AF_INET6"],
+            localhost_only: false,
+            ..self.clone()
+        }
+    }
 }
 
 fn hardening(spec: &Spec, root: &AbsPath, log_dir: &AbsPath, health: &HealthPlan) -> Hardening {

@@ -177,6 +177,12 @@ pub enum Problem {
     InvalidRegistry {
         value: String,
     },
+    InvalidSnsTopic {
+        value: String,
+    },
+    InvalidCpus {
+        value: String,
+    },
     DuplicateKey {
         key: String,
     },
@@ -225,6 +231,8 @@ pub enum Problem {
     RegistryCredentials {
         host: String,
     },
+    RollbackWithoutBuilds,
+    NothingToNotify,
     NotEcr {
         host: String,
     },
@@ -363,6 +371,8 @@ impl Problem {
             InvalidBranch { .. } => "E0219",
             InvalidLogGroup { .. } | InvalidLogStream { .. } => "E0220",
             InvalidRegistry { .. } => "E0223",
+            InvalidSnsTopic { .. } => "E0224",
+            InvalidCpus { .. } => "E0225",
             DuplicateKey { .. } => "E0221",
             UnsupportedVersion { .. } => "E0301",
             DuplicateService { .. } => "E0302",
@@ -386,6 +396,8 @@ impl Problem {
             RegistryCredentials { .. } => "E0320",
             NotEcr { .. } => "E0321",
             DuplicateRegistry { .. } => "E0322",
+            RollbackWithoutBuilds => "E0323",
+            NothingToNotify => "E0324",
             StartBudget { .. } => "E0401",
             ContainerStopNotBelowStop { .. } => "E0402",
             LiteralSecret { .. } => "E0403",
@@ -532,6 +544,8 @@ impl Problem {
             InvalidLogGroup { value } => format!("invalid log group name `{value}`"),
             InvalidLogStream { value } => format!("invalid log stream name `{value}`"),
             InvalidRegistry { value } => format!("invalid registry `{value}`"),
+            InvalidSnsTopic { value } => format!("invalid SNS topic ARN `{value}`"),
+            InvalidCpus { value } => format!("invalid number of CPUs `{value}`"),
             DuplicateKey { key } => format!("`{key}` is set twice"),
             UnsupportedVersion { version } => format!("unsupported spec version {version}"),
             DuplicateService { name } => format!("service `{name}` is defined twice"),
@@ -556,6 +570,10 @@ impl Problem {
             RegistryCredentials { host } => format!("`registry \"{host}\"` needs one way to log in"),
             NotEcr { host } => format!("`{host}` is not an Amazon ECR registry"),
             DuplicateRegistry { host } => format!("registry `{host}` is given twice"),
+            RollbackWithoutBuilds => {
+                "`on-failure \"rollback\"` has nothing to roll back: no service is built here".into()
+            }
+            NothingToNotify => "`notify` names nowhere to send notifications".into(),
             InvalidImageName { image } => {
                 format!("the image of this service would be `{image}`, which Docker refuses")
             }
@@ -747,6 +765,8 @@ impl Problem {
             InvalidBranch { .. } => "write a plain branch name such as \"main\"".into(),
             InvalidLogGroup { .. } => "log group names use letters, digits and `.`, `-`, `_`, `/`, `#`".into(),
             InvalidLogStream { .. } => "log stream names may not contain `:` or `*`".into(),
+            InvalidSnsTopic { .. } => "write the topic's ARN, such as \"arn:aws:sns:eu-west-1:123456789012:deploys\"".into(),
+            InvalidCpus { .. } => "write a number of CPUs greater than zero, such as `2` or `0.5`".into(),
             InvalidRegistry { .. } => "write the registry's host name, with its port if not the default, such as \"ghcr.io\" or \"123456789012.dkr.ecr.eu-west-1.amazonaws.com\"".into(),
             DuplicateKey { .. } => "remove one of them".into(),
             UnsupportedVersion { .. } => "this deployc understands `version 1`".into(),
@@ -774,6 +794,8 @@ impl Problem {
             RegistryCredentials { .. } => "use `ecr=#true` for Amazon ECR, or `user=\"...\" password=\"ssm:/...\"` for a registry that takes a password or token".into(),
             NotEcr { .. } => "ECR registries are named `<account>.dkr.ecr.<region>.amazonaws.com`; for another registry use `user=\"...\" password=\"ssm:/...\"`".into(),
             DuplicateRegistry { .. } => "remove one of them".into(),
+            NothingToNotify => "add `sns \"arn:aws:sns:...\"` or `webhook \"ssm:/...\"` inside `notify`, or remove it".into(),
+            RollbackWithoutBuilds => "rollback brings back images built on this host; pulled images keep the tags the spec pins. Use \"down\" or \"keep\"".into(),
             InvalidImageName { .. } => "built images are named `<compose project>-<service>`, as Compose names them; Docker wants lowercase letters and digits separated by single `.`, `_`, `__` or dashes, so rename the service or the project".into(),
             StartBudget { budget, .. } => format!(
                 "set `start \"{budget}\"` or longer, or leave `start` out and deployc uses the budget"

@@ -9,7 +9,7 @@ use crate::model::{Spec, Vars};
 use crate::problem::{IgnoreReason, Problem, RETENTION_DAYS};
 use crate::span::{Span, Spanned};
 use crate::suggest::closest;
-use crate::values::{Duration, Lint, Order, RestartPolicy};
+use crate::values::{Duration, HealthFailure, Lint, Order, RestartPolicy};
 
 pub fn validate(spec: &Spec, d: &mut Diagnostics) {
     check_version(spec, d);
@@ -25,6 +25,7 @@ pub fn validate(spec: &Spec, d: &mut Diagnostics) {
     check_secrets(spec, d);
     check_timeouts(spec, d);
     check_registries(spec, d);
+    check_monitor(spec, d);
     check_env_file_context(spec, d);
 
     let mut warnings = Diagnostics::default();
@@ -418,6 +419,33 @@ fn check_timeouts(spec: &Spec, d: &mut Diagnostics) {
                 start.span,
             );
         }
+    }
+}
+
+fn check_monitor(spec: &Spec, d: &mut Diagnostics) {
+    if let Some(health) = &spec.health {
+        if *health.on_failure == HealthFailure::Rollback && !spec.service.iter().any(|s| s.build.is_some()) {
+            d.report(Problem::RollbackWithoutBuilds, health.on_failure.span);
+        }
+        if let Some(every) = &health.every {
+            nonzero(d, "the monitor interval", every);
+            nonzero(d, "the restart window", &health.within);
+            range(
+                d,
+                "`restarts`",
+                1,
+                20,
+                (*health.restarts).into(),
+                health.restarts.span,
+            );
+        }
+    }
+    if let Some(notify) = &spec.notify
+        && notify.sns.is_empty()
+        && notify.webhook.is_empty()
+        && !notify.refused
+    {
+        d.report(Problem::NothingToNotify, notify.span);
     }
 }
 

@@ -320,6 +320,119 @@ impl SsmRef {
 }
 
 string_newtype!(
+    /// An Amazon SNS topic's ARN: `arn:aws:sns:<region>:<account>:<topic>`.
+    SnsTopic,
+    r"^arn:aws(-[a-z]+)*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?$"
+);
+
+impl SnsTopic {
+    /// The topic's region, which `aws sns publish` must be given.
+    pub fn region(&self) -> &str {
+        self.0.split(':').nth(3).expect("a validated ARN")
+    }
+}
+
+impl FromStr for SnsTopic {
+    type Err = Problem;
+    fn from_str(s: &str) -> Result<Self, Problem> {
+        let parts: Vec<&str> = s.split(':').collect();
+        let name = parts.get(5).map(|n| n.strip_suffix(".fifo").unwrap_or(n));
+        let ok = parts.len() == 6
+            && parts[0] == "arn"
+            && parts[1].starts_with("aws")
+            && parts[1].chars().all(|c| c.is_ascii_lowercase() || c == '-')
+            && parts[2] == "sns"
+            && !parts[3].is_empty()
+            && parts[3]
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+            && parts[4].len() == 12
+            && parts[4].chars().all(|c| c.is_ascii_digit())
+            && name.is_some_and(|n| {
+                (1..=256).contains(&n.len())
+                    && n.chars()
+                        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-'))
+            });
+        if ok {
+            Ok(SnsTopic(s.to_owned()))
+        } else {
+            Err(Problem::InvalidSnsTopic { value: s.to_owned() })
+        }
+    }
+}
+
+/// A number of CPUs, such as 2 or 0.5, kept in thousandths.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Cpus(u32);
+
+impl Cpus {
+    /// The most a build may be given: far more than any host has.
+    const MAX_MILLIS: u32 = 1024 * 1000;
+
+    pub fn from_millis(millis: u32) -> Result<Self, Problem> {
+        if (1..=Self::MAX_MILLIS).contains(&millis) {
+            Ok(Cpus(millis))
+        } else {
+            Err(Problem::InvalidCpus {
+                value: format!("{}", f64::from(millis) / 1000.0),
+            })
+        }
+    }
+
+    /// From a count that may have a fraction; finer than a thousandth is refused.
+    pub fn from_f64(value: f64) -> Result<Self, Problem> {
+        let millis = value * 1000.0;
+        if value.is_finite() && millis.fract() == 0.0 && (1.0..=f64::from(Self::MAX_MILLIS)).contains(&millis)
+        {
+            Ok(Cpus(millis as u32))
+        } else {
+            Err(Problem::InvalidCpus {
+                value: value.to_string(),
+            })
+        }
+    }
+
+    /// `--cpu-quota` for a `--cpu-period` of 100 ms.
+    pub fn quota_per_100ms(self) -> u64 {
+        u64::from(self.0) * 100
+    }
+}
+
+impl fmt::Display for Cpus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", f64::from(self.0) / 1000.0)
+    }
+}
+
+impl Serialize for Cpus {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_f64(f64::from(self.0) / 1000.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for Cpus {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let value = f64::deserialize(deserializer)?;
+        Cpus::from_f64(value).map_err(serde::de::Error::custom)
+    }
+}
+
+impl JsonSchema for Cpus {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Cpus".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "number",
+            "description": "A number of CPUs, such as 2 or 0.5, in steps of a thousandth.",
+            "exclusiveMinimum": 0,
+            "maximum": 1024
+        })
+    }
+}
+
+string_newtype!(
     /// A container image reference, such as `postgres:16.4` or `ghcr.io/acme/api@sha256:...`.
     ImageRef,
     r"^[A-Za-z0-9][A-Za-z0-9._/:@-]*$"
@@ -812,6 +925,8 @@ keyword_enum!(
         Down = "down",
         /// Leave them running, degraded, for someone to look at; the unit still fails.
         Keep = "keep",
+        /// Bring back the images that last passed the health checks, and check again.
+        Rollback = "rollback",
     }
 );
 

@@ -8,6 +8,7 @@
 #   pull               pull the external images; a local copy is used when the registry cannot be reached
 #   health             wait until every health check passes
 #   stop               stop and remove the containers, killing what outlives the stop timeout
+#   rollback           bring back the images that last passed the health checks, and check them
 #   help               show this text
 # Exit codes: 0 ok, 1 usage, 2 build or pull failed or timed out,
 #             3 container engine or compose unavailable, 4 preflight failed, 5 health check failed.
@@ -33,6 +34,8 @@ readonly STOP_LIMIT=120
 readonly ENV_FILE=/srv/insights/.env
 readonly MARKERS_DIR=/var/lib/deployc/insights/built
 readonly TAGS_DIR=/var/lib/deployc/insights/tags
+readonly GOOD_DIR=/var/lib/deployc/insights/good
+readonly CURRENT_DIR=/var/lib/deployc/insights/current
 readonly KEEP=5
 readonly LOG_DIR=/var/log/insights
 readonly LOG_FALLBACK=/tmp
@@ -55,6 +58,10 @@ readonly HEALTH_TIMEOUT=300
 readonly HEALTH_INTERVAL=5
 readonly ON_FAILURE=down
 readonly UNHEALTHY_MARKER=/var/lib/deployc/insights/unhealthy
+readonly LAST_FAILURE=/var/lib/deployc/insights/last-failure
+readonly START_TIME=/var/lib/deployc/insights/start-time
+readonly UP_LIMIT=300
+readonly PROJECT=insights
 
 # One built service's settings: dockerfile, context, image, limit, marker, options, ...
 load_service() {
@@ -66,6 +73,9 @@ load_service() {
             limit=900
             marker=/var/lib/deployc/insights/built/api
             tags_file=/var/lib/deployc/insights/tags/api
+            good_file=/var/lib/deployc/insights/good/api
+            current_file=/var/lib/deployc/insights/current/api
+            limits=()
             fingerprint_file=/var/lib/deployc/insights/fingerprints/api
             ignore_files=(/srv/insights/docker/api.Dockerfile.dockerignore /srv/insights/.dockerignore)
             requires=(/srv/insights/requirements.txt /srv/insights/docker/api.Dockerfile)
@@ -78,6 +88,9 @@ load_service() {
             limit=900
             marker=/var/lib/deployc/insights/built/worker
             tags_file=/var/lib/deployc/insights/tags/worker
+            good_file=/var/lib/deployc/insights/good/worker
+            current_file=/var/lib/deployc/insights/current/worker
+            limits=()
             fingerprint_file=/var/lib/deployc/insights/fingerprints/worker
             ignore_files=(/srv/insights/docker/worker.Dockerfile.dockerignore /srv/insights/.dockerignore)
             requires=(/srv/insights/requirements.txt /srv/insights/docker/worker.Dockerfile)
@@ -86,12 +99,13 @@ load_service() {
         *) return 1 ;;
     esac
 }
-dockerfile='' context='' image='' limit=0 marker='' tags_file='' ignore_files=() requires=() build_options=()
+dockerfile='' context='' image='' limit=0 marker='' tags_file='' good_file='' current_file='' limits=()
+ignore_files=() requires=() build_options=()
 fingerprint_file=''
 log_dir='' tag='' results=''
 
 readonly SCRIPT=${0##*/}
-fail_code=1
+fail_code=1 COMMAND=
 
 on_error() {
     local status=$1 line=$2 command=$3
@@ -100,17 +114,25 @@ on_error() {
 }
 trap 'on_error "$?" "$LINENO" "$BASH_COMMAND"' ERR
 
+# Says what failed and what to do, records it for notifications, and exits with CODE.
 die() {
     local code=$1
     shift
     printf '%s: error: %s\n' "$SCRIPT" "$*" >&2
+    { mkdir -p -- "$STATE_DIR" && printf '%s: %s (exit %s)\n' "${COMMAND:-$SCRIPT}" "$*" "$code" >"$LAST_FAILURE"; } 2>/dev/null || true
     exit "$code"
 }
 
 usage() {
-    printf '%s\n' "Usage: $SCRIPT preflight | build [SERVICE...] | pull | health | stop | help" \
+    printf '%s\n' "Usage: $SCRIPT preflight | build [SERVICE...] | pull | health | stop | rollback | help" \
         "Built services: ${BUILT[*]:-none}" \
         "Exit codes: 0 ok, 1 usage, 2 build or pull failed, 3 engine or compose unavailable, 4 preflight failed, 5 unhealthy"
+}
+
+# emf EVENT FAILED SECONDS [SERVICE]: one CloudWatch Embedded Metric Format line
+# (Duration, Failures; Restarts for a recovery), which the agent ships as metrics.
+emf() {
+    : "$@" # no `cloudwatch` in the spec: no metrics
 }
 
 now() { date -u +%Y-%m-%dT%H:%M:%SZ; }
@@ -261,6 +283,9 @@ check_image_names() {
 
 cmd_preflight() {
     fail_code=4
+    mkdir -p -- "$STATE_DIR"
+    date +%s >"$START_TIME"
+    rm -f -- "$LAST_FAILURE"
     engine_ready preflight
     compose_ready
     report_builder
@@ -436,9 +461,11 @@ banner() {
     printf '%s\n' "$@" "=================================="
 }
 
+# The loaded service's image now has TAG as :latest too.
 record_tag() {
-    mkdir -p -- "$TAGS_DIR"
+    mkdir -p -- "$TAGS_DIR" "$CURRENT_DIR"
     printf '%s\n' "$tag" >>"$tags_file"
+    printf '%s\n' "$tag" >"$current_file"
 }
 
 # Keeps the newest KEEP tags and build logs of a service: older tags are
@@ -448,7 +475,9 @@ forget_old_builds() {
     load_service "$service"
     if [[ -f $tags_file ]] && (($(wc -l <"$tags_file") > KEEP)); then
         while IFS= read -r old; do
-            [[ $old == "$tag" ]] || "$ENGINE" image rm "$image:$old" >/dev/null 2>&1 || true
+            # A tag that passed the health checks stays: a rollback may need it.
+            [[ $old == "$tag" ]] || grep -qxF -- "$old" "$good_file" 2>/dev/null ||
+                "$ENGINE" image rm "$image:$old" >/dev/null 2>&1 || true
         done < <(head -n "-$KEEP" -- "$tags_file")
         tail -n "$KEEP" -- "$tags_file" >"$tags_file.new"
         mv -- "$tags_file.new" "$tags_file"
@@ -488,7 +517,7 @@ build_one() {
     [[ $mode == cached ]] || cache_option=(--no-cache)
     started=$SECONDS
     banner start "cache:    $mode ($reason)" "limit:    $(minutes "$limit")" "log:      $log" | tee -a "$log" | show "$service"
-    if timeout --kill-after=30s "$limit" "$ENGINE" build "${cache_option[@]}" \
+    if timeout --kill-after=30s "$limit" "$ENGINE" build "${cache_option[@]}" "${limits[@]}" \
         --file "$dockerfile" "${build_options[@]}" --tag "$image:$tag" --tag "$image:latest" "$context" 2>&1 |
         tee -a "$log" | show "$service"; then
         status=0
@@ -505,6 +534,7 @@ build_one() {
         *) result="FAILED (exit $status)" ;;
     esac
     banner end "duration: $(minutes $((SECONDS - started)))" "result:   $result" | tee -a "$log" | show "$service"
+    emf build "$((status == 0 ? 0 : 1))" "$((SECONDS - started))" "$service"
     echo "$result" >"$results/$service"
 }
 
@@ -621,13 +651,11 @@ health_problem() {
     echo "ok$seen"
 }
 
-# Passes when every check passes twice in a row, an interval apart, with no
-# container restarted in between: a crash loop can look running at one moment.
-# A failure is recorded for `stop`, which keeps the containers if the spec says so.
-cmd_health() {
-    fail_code=5
-    local started=$SECONDS state passed='' problem
-    rm -f -- "$UNHEALTHY_MARKER"
+# Waits until every check passes twice in a row, an interval apart, with no
+# container restarted in between (a crash loop can look running at one moment),
+# for at most HEALTH_TIMEOUT. Prints its progress; `problem` says what failed.
+wait_healthy() {
+    local started=$SECONDS state passed=''
     while true; do
         state=$(health_problem)
         problem=''
@@ -635,16 +663,15 @@ cmd_health() {
             problem=$state passed=''
         elif [[ $state == "$passed" ]]; then
             echo "health: every check passes"
-            return
+            return 0
         elif [[ -n $passed ]]; then
             problem='a container restarted since the last check' passed=$state
         else
             passed=$state
         fi
         if ((SECONDS - started >= HEALTH_TIMEOUT)); then
-            mkdir -p -- "$STATE_DIR"
-            : >"$UNHEALTHY_MARKER"
-            die 5 "unhealthy after $(minutes "$HEALTH_TIMEOUT"): ${problem:-the checks passed only once}; see journalctl -u $UNIT and $ENGINE ps"
+            problem="unhealthy after $(minutes "$HEALTH_TIMEOUT"): ${problem:-the checks passed only once}"
+            return 1
         fi
         if [[ -z $problem ]]; then
             echo "health: every check passes; checking again in ${HEALTH_INTERVAL}s that it holds"
@@ -654,6 +681,98 @@ cmd_health() {
         sleep "$HEALTH_INTERVAL"
     done
 }
+
+# The images that pass the health checks are the ones a rollback returns to.
+record_good() {
+    local service current
+    mkdir -p -- "$GOOD_DIR"
+    for service in "${BUILT[@]}"; do
+        load_service "$service"
+        [[ -f $current_file ]] || continue
+        current=$(<"$current_file")
+        if [[ $(tail -n 1 -- "$good_file" 2>/dev/null) != "$current" ]]; then
+            printf '%s\n' "$current" >>"$good_file"
+            tail -n "$KEEP" -- "$good_file" >"$good_file.new"
+            mv -- "$good_file.new" "$good_file"
+        fi
+    done
+}
+
+# Points each built service's :latest back at the newest tag that passed the
+# health checks and is another image than the one running now, then brings
+# the stack up. (A skipped build tags the same image again.)
+roll_back() {
+    local service current current_id good='' candidate id
+    local -a changed=()
+    for service in "${BUILT[@]}"; do
+        load_service "$service"
+        current=$(cat -- "$current_file" 2>/dev/null) || current=''
+        current_id=$("$ENGINE" image inspect --format '{{.Id}}' "$image:latest" 2>/dev/null) || current_id=''
+        good=''
+        while IFS= read -r candidate; do
+            id=$("$ENGINE" image inspect --format '{{.Id}}' "$image:$candidate" 2>/dev/null) || continue
+            [[ $id == "$current_id" ]] || good=$candidate
+        done < <(cat -- "$good_file" 2>/dev/null)
+        if [[ -z $good ]]; then
+            echo "rollback: $service has no other image on this host that passed the health checks; it stays at ${current:-its current image}"
+            continue
+        fi
+        "$ENGINE" tag "$image:$good" "$image:latest"
+        printf '%s\n' "$good" >"$current_file"
+        changed+=("$service $current -> $good")
+    done
+    ((${#changed[@]})) || return 1
+    printf 'rollback: %s\n' "${changed[@]}"
+    timeout --kill-after=10s "$UP_LIMIT" "$ENGINE" compose "${COMPOSE_OPTIONS[@]}" up --detach --remove-orphans --no-build
+}
+
+# The check after `up`, in a start or a deploy. On failure the spec's
+# on-failure policy applies: `rollback` returns to the last good images (and a
+# deploy still fails, so it is seen); `down` and `keep` are carried out by
+# `stop`, which systemd runs after a failed start.
+cmd_health() {
+    fail_code=5
+    local problem='' started
+    rm -f -- "$UNHEALTHY_MARKER"
+    started=$(cat -- "$START_TIME" 2>/dev/null) || started=''
+    if wait_healthy; then
+        record_good
+        rm -f -- "$LAST_FAILURE"
+        [[ -z $started ]] || emf "${DEPLOYC_STAGE:-start}" 0 "$(($(date +%s) - started))"
+        return 0
+    fi
+    emf health 1 "$HEALTH_TIMEOUT"
+    if [[ $ON_FAILURE == rollback ]]; then
+        local first_problem=$problem
+        echo "health: $first_problem; rolling back (health on-failure \"rollback\")"
+        if roll_back && wait_healthy; then
+            record_good
+            notify "$PROJECT rolled back on $(hostname)" \
+                "The ${DEPLOYC_STAGE:-start} failed its health checks ($first_problem); the images that last passed them are back and healthy."
+            [[ ${DEPLOYC_STAGE-} != deploy ]] || die 5 "the deploy failed its health checks ($first_problem) and was rolled back"
+            return 0
+        fi
+        notify "$PROJECT could not roll back on $(hostname)" "The ${DEPLOYC_STAGE:-start} failed its health checks ($first_problem), and so did the rollback: $problem."
+    fi
+    mkdir -p -- "$STATE_DIR"
+    : >"$UNHEALTHY_MARKER"
+    die 5 "$problem; see journalctl -u $UNIT and $ENGINE ps"
+}
+
+# `rollback` by hand: the last good images, brought up and checked.
+cmd_rollback() {
+    fail_code=5
+    local problem=''
+    engine_ready rollback
+    roll_back || die 5 "nothing to roll back to"
+    wait_healthy || die 5 "rolled back, but $problem"
+    record_good
+    notify "$PROJECT rolled back by hand on $(hostname)" "$(printf 'rollback: %s\n' "${BUILT[@]}") passed the health checks."
+}
+
+
+# The spec sends no notifications: what would be sent is logged.
+notify() { echo "notify: $1"; }
 
 # Removes the project's containers and networks by Compose's labels, without Compose.
 remove_by_label() {
@@ -689,13 +808,15 @@ cmd_stop() {
 }
 
 main() {
-    local command=${1-}
+    COMMAND=${1-}
     (($#)) && shift
-    case $command in
-        preflight | pull | health | stop)
-            (($# == 0)) || die 1 "$command takes no arguments"
-            [[ $command == health || $command == stop ]] || take_lock
-            "cmd_$command"
+    case $COMMAND in
+        preflight | pull | health | stop | rollback)
+            (($# == 0)) || die 1 "$COMMAND takes no arguments"
+            case $COMMAND in
+                preflight | pull | rollback) take_lock ;;
+            esac
+            "cmd_$COMMAND"
             ;;
         build)
             take_lock

@@ -8,6 +8,8 @@
 #   pull               pull the external images; a local copy is used when the registry cannot be reached
 #   health             wait until every health check passes
 #   stop               stop and remove the containers, killing what outlives the stop timeout
+#   rollback           bring back the images that last passed the health checks, and check them
+#   notify             report the failure of the unit that started this one (OnFailure=)
 #   help               show this text
 # Exit codes: 0 ok, 1 usage, 2 build or pull failed or timed out,
 #             3 container engine or compose unavailable, 4 preflight failed, 5 health check failed.
@@ -32,6 +34,8 @@ readonly -a DOWN_OPTIONS=()
 readonly STOP_LIMIT=120
 readonly MARKERS_DIR=/var/lib/deployc/magnetiq/built
 readonly TAGS_DIR=/var/lib/deployc/magnetiq/tags
+readonly GOOD_DIR=/var/lib/deployc/magnetiq/good
+readonly CURRENT_DIR=/var/lib/deployc/magnetiq/current
 readonly KEEP=5
 readonly LOG_DIR=/var/log/m2deploy
 readonly LOG_FALLBACK=/tmp
@@ -52,6 +56,13 @@ readonly HEALTH_TIMEOUT=300
 readonly HEALTH_INTERVAL=5
 readonly ON_FAILURE=down
 readonly UNHEALTHY_MARKER=/var/lib/deployc/magnetiq/unhealthy
+readonly LAST_FAILURE=/var/lib/deployc/magnetiq/last-failure
+readonly START_TIME=/var/lib/deployc/magnetiq/start-time
+readonly UP_LIMIT=300
+readonly PROJECT=magnetiq
+readonly -a SNS_TOPICS=()
+readonly -a SNS_REGIONS=()
+readonly -a WEBHOOK_PARAMETERS=(/magnetiq/build-webhook)
 
 # One built service's settings: dockerfile, context, image, limit, marker, options, ...
 load_service() {
@@ -63,6 +74,9 @@ load_service() {
             limit=1800
             marker=/var/lib/deployc/magnetiq/built/backend
             tags_file=/var/lib/deployc/magnetiq/tags/backend
+            good_file=/var/lib/deployc/magnetiq/good/backend
+            current_file=/var/lib/deployc/magnetiq/current/backend
+            limits=()
             fingerprint_file=/var/lib/deployc/magnetiq/fingerprints/backend
             ignore_files=(/opt/magnetiq2/backend/Dockerfile.dockerignore /opt/magnetiq2/.dockerignore)
             requires=()
@@ -75,6 +89,9 @@ load_service() {
             limit=1800
             marker=/var/lib/deployc/magnetiq/built/frontend
             tags_file=/var/lib/deployc/magnetiq/tags/frontend
+            good_file=/var/lib/deployc/magnetiq/good/frontend
+            current_file=/var/lib/deployc/magnetiq/current/frontend
+            limits=()
             fingerprint_file=/var/lib/deployc/magnetiq/fingerprints/frontend
             ignore_files=(/opt/magnetiq2/frontend/Dockerfile.dockerignore /opt/magnetiq2/.dockerignore)
             requires=()
@@ -83,12 +100,13 @@ load_service() {
         *) return 1 ;;
     esac
 }
-dockerfile='' context='' image='' limit=0 marker='' tags_file='' ignore_files=() requires=() build_options=()
+dockerfile='' context='' image='' limit=0 marker='' tags_file='' good_file='' current_file='' limits=()
+ignore_files=() requires=() build_options=()
 fingerprint_file=''
 log_dir='' tag='' results=''
 
 readonly SCRIPT=${0##*/}
-fail_code=1
+fail_code=1 COMMAND=
 
 on_error() {
     local status=$1 line=$2 command=$3
@@ -97,17 +115,25 @@ on_error() {
 }
 trap 'on_error "$?" "$LINENO" "$BASH_COMMAND"' ERR
 
+# Says what failed and what to do, records it for notifications, and exits with CODE.
 die() {
     local code=$1
     shift
     printf '%s: error: %s\n' "$SCRIPT" "$*" >&2
+    { mkdir -p -- "$STATE_DIR" && printf '%s: %s (exit %s)\n' "${COMMAND:-$SCRIPT}" "$*" "$code" >"$LAST_FAILURE"; } 2>/dev/null || true
     exit "$code"
 }
 
 usage() {
-    printf '%s\n' "Usage: $SCRIPT preflight | build [SERVICE...] | pull | health | stop | help" \
+    printf '%s\n' "Usage: $SCRIPT preflight | build [SERVICE...] | pull | health | stop | rollback | notify | help" \
         "Built services: ${BUILT[*]:-none}" \
         "Exit codes: 0 ok, 1 usage, 2 build or pull failed, 3 engine or compose unavailable, 4 preflight failed, 5 unhealthy"
+}
+
+# emf EVENT FAILED SECONDS [SERVICE]: one CloudWatch Embedded Metric Format line
+# (Duration, Failures; Restarts for a recovery), which the agent ships as metrics.
+emf() {
+    : "$@" # no `cloudwatch` in the spec: no metrics
 }
 
 now() { date -u +%Y-%m-%dT%H:%M:%SZ; }
@@ -257,6 +283,9 @@ check_image_names() {
 
 cmd_preflight() {
     fail_code=4
+    mkdir -p -- "$STATE_DIR"
+    date +%s >"$START_TIME"
+    rm -f -- "$LAST_FAILURE"
     engine_ready preflight
     compose_ready
     report_builder
@@ -432,9 +461,11 @@ banner() {
     printf '%s\n' "$@" "=================================="
 }
 
+# The loaded service's image now has TAG as :latest too.
 record_tag() {
-    mkdir -p -- "$TAGS_DIR"
+    mkdir -p -- "$TAGS_DIR" "$CURRENT_DIR"
     printf '%s\n' "$tag" >>"$tags_file"
+    printf '%s\n' "$tag" >"$current_file"
 }
 
 # Keeps the newest KEEP tags and build logs of a service: older tags are
@@ -444,7 +475,9 @@ forget_old_builds() {
     load_service "$service"
     if [[ -f $tags_file ]] && (($(wc -l <"$tags_file") > KEEP)); then
         while IFS= read -r old; do
-            [[ $old == "$tag" ]] || "$ENGINE" image rm "$image:$old" >/dev/null 2>&1 || true
+            # A tag that passed the health checks stays: a rollback may need it.
+            [[ $old == "$tag" ]] || grep -qxF -- "$old" "$good_file" 2>/dev/null ||
+                "$ENGINE" image rm "$image:$old" >/dev/null 2>&1 || true
         done < <(head -n "-$KEEP" -- "$tags_file")
         tail -n "$KEEP" -- "$tags_file" >"$tags_file.new"
         mv -- "$tags_file.new" "$tags_file"
@@ -484,7 +517,7 @@ build_one() {
     [[ $mode == cached ]] || cache_option=(--no-cache)
     started=$SECONDS
     banner start "cache:    $mode ($reason)" "limit:    $(minutes "$limit")" "log:      $log" | tee -a "$log" | show "$service"
-    if timeout --kill-after=30s "$limit" "$ENGINE" build "${cache_option[@]}" \
+    if timeout --kill-after=30s "$limit" "$ENGINE" build "${cache_option[@]}" "${limits[@]}" \
         --file "$dockerfile" "${build_options[@]}" --tag "$image:$tag" --tag "$image:latest" "$context" 2>&1 |
         tee -a "$log" | show "$service"; then
         status=0
@@ -501,6 +534,7 @@ build_one() {
         *) result="FAILED (exit $status)" ;;
     esac
     banner end "duration: $(minutes $((SECONDS - started)))" "result:   $result" | tee -a "$log" | show "$service"
+    emf build "$((status == 0 ? 0 : 1))" "$((SECONDS - started))" "$service"
     echo "$result" >"$results/$service"
 }
 
@@ -610,13 +644,11 @@ health_problem() {
     echo "ok$seen"
 }
 
-# Passes when every check passes twice in a row, an interval apart, with no
-# container restarted in between: a crash loop can look running at one moment.
-# A failure is recorded for `stop`, which keeps the containers if the spec says so.
-cmd_health() {
-    fail_code=5
-    local started=$SECONDS state passed='' problem
-    rm -f -- "$UNHEALTHY_MARKER"
+# Waits until every check passes twice in a row, an interval apart, with no
+# container restarted in between (a crash loop can look running at one moment),
+# for at most HEALTH_TIMEOUT. Prints its progress; `problem` says what failed.
+wait_healthy() {
+    local started=$SECONDS state passed=''
     while true; do
         state=$(health_problem)
         problem=''
@@ -624,16 +656,15 @@ cmd_health() {
             problem=$state passed=''
         elif [[ $state == "$passed" ]]; then
             echo "health: every check passes"
-            return
+            return 0
         elif [[ -n $passed ]]; then
             problem='a container restarted since the last check' passed=$state
         else
             passed=$state
         fi
         if ((SECONDS - started >= HEALTH_TIMEOUT)); then
-            mkdir -p -- "$STATE_DIR"
-            : >"$UNHEALTHY_MARKER"
-            die 5 "unhealthy after $(minutes "$HEALTH_TIMEOUT"): ${problem:-the checks passed only once}; see journalctl -u $UNIT and $ENGINE ps"
+            problem="unhealthy after $(minutes "$HEALTH_TIMEOUT"): ${problem:-the checks passed only once}"
+            return 1
         fi
         if [[ -z $problem ]]; then
             echo "health: every check passes; checking again in ${HEALTH_INTERVAL}s that it holds"
@@ -643,6 +674,158 @@ cmd_health() {
         sleep "$HEALTH_INTERVAL"
     done
 }
+
+# The images that pass the health checks are the ones a rollback returns to.
+record_good() {
+    local service current
+    mkdir -p -- "$GOOD_DIR"
+    for service in "${BUILT[@]}"; do
+        load_service "$service"
+        [[ -f $current_file ]] || continue
+        current=$(<"$current_file")
+        if [[ $(tail -n 1 -- "$good_file" 2>/dev/null) != "$current" ]]; then
+            printf '%s\n' "$current" >>"$good_file"
+            tail -n "$KEEP" -- "$good_file" >"$good_file.new"
+            mv -- "$good_file.new" "$good_file"
+        fi
+    done
+}
+
+# Points each built service's :latest back at the newest tag that passed the
+# health checks and is another image than the one running now, then brings
+# the stack up. (A skipped build tags the same image again.)
+roll_back() {
+    local service current current_id good='' candidate id
+    local -a changed=()
+    for service in "${BUILT[@]}"; do
+        load_service "$service"
+        current=$(cat -- "$current_file" 2>/dev/null) || current=''
+        current_id=$("$ENGINE" image inspect --format '{{.Id}}' "$image:latest" 2>/dev/null) || current_id=''
+        good=''
+        while IFS= read -r candidate; do
+            id=$("$ENGINE" image inspect --format '{{.Id}}' "$image:$candidate" 2>/dev/null) || continue
+            [[ $id == "$current_id" ]] || good=$candidate
+        done < <(cat -- "$good_file" 2>/dev/null)
+        if [[ -z $good ]]; then
+            echo "rollback: $service has no other image on this host that passed the health checks; it stays at ${current:-its current image}"
+            continue
+        fi
+        "$ENGINE" tag "$image:$good" "$image:latest"
+        printf '%s\n' "$good" >"$current_file"
+        changed+=("$service $current -> $good")
+    done
+    ((${#changed[@]})) || return 1
+    printf 'rollback: %s\n' "${changed[@]}"
+    timeout --kill-after=10s "$UP_LIMIT" "$ENGINE" compose "${COMPOSE_OPTIONS[@]}" up --detach --remove-orphans --no-build
+}
+
+# The check after `up`, in a start or a deploy. On failure the spec's
+# on-failure policy applies: `rollback` returns to the last good images (and a
+# deploy still fails, so it is seen); `down` and `keep` are carried out by
+# `stop`, which systemd runs after a failed start.
+cmd_health() {
+    fail_code=5
+    local problem='' started
+    rm -f -- "$UNHEALTHY_MARKER"
+    started=$(cat -- "$START_TIME" 2>/dev/null) || started=''
+    if wait_healthy; then
+        record_good
+        rm -f -- "$LAST_FAILURE"
+        [[ -z $started ]] || emf "${DEPLOYC_STAGE:-start}" 0 "$(($(date +%s) - started))"
+        return 0
+    fi
+    emf health 1 "$HEALTH_TIMEOUT"
+    if [[ $ON_FAILURE == rollback ]]; then
+        local first_problem=$problem
+        echo "health: $first_problem; rolling back (health on-failure \"rollback\")"
+        if roll_back && wait_healthy; then
+            record_good
+            notify "$PROJECT rolled back on $(hostname)" \
+                "The ${DEPLOYC_STAGE:-start} failed its health checks ($first_problem); the images that last passed them are back and healthy."
+            [[ ${DEPLOYC_STAGE-} != deploy ]] || die 5 "the deploy failed its health checks ($first_problem) and was rolled back"
+            return 0
+        fi
+        notify "$PROJECT could not roll back on $(hostname)" "The ${DEPLOYC_STAGE:-start} failed its health checks ($first_problem), and so did the rollback: $problem."
+    fi
+    mkdir -p -- "$STATE_DIR"
+    : >"$UNHEALTHY_MARKER"
+    die 5 "$problem; see journalctl -u $UNIT and $ENGINE ps"
+}
+
+# `rollback` by hand: the last good images, brought up and checked.
+cmd_rollback() {
+    fail_code=5
+    local problem=''
+    engine_ready rollback
+    roll_back || die 5 "nothing to roll back to"
+    wait_healthy || die 5 "rolled back, but $problem"
+    record_good
+    notify "$PROJECT rolled back by hand on $(hostname)" "$(printf 'rollback: %s\n' "${BUILT[@]}") passed the health checks."
+}
+
+
+# A JSON string of TEXT: quotes, backslashes and control characters escaped.
+json_string() {
+    local s=$1
+    s=${s//\\/\\\\}
+    s=${s//\"/\\\"}
+    s=${s//$'\n'/\\n}
+    s=${s//$'\r'/\\r}
+    s=${s//$'\t'/\\t}
+    printf '"%s"' "$(printf '%s' "$s" | tr -d '\000-\010\013\014\016-\037')"
+}
+
+# notify SUBJECT BODY: to every destination of the spec; a failure to send is
+# logged and never changes what the caller reports.
+notify() {
+    local subject=$1 body=$2 i parameter url file unsent=0
+    file=$(mktemp) || return 0
+    printf '%s\n' "$body" >"$file"
+    for i in "${!SNS_TOPICS[@]}"; do
+        timeout 60 aws sns publish --region "${SNS_REGIONS[i]}" --topic-arn "${SNS_TOPICS[i]}" \
+            --subject "${subject:0:100}" --message "file://$file" >/dev/null || unsent=1
+    done
+    for parameter in "${WEBHOOK_PARAMETERS[@]}"; do
+        # The URL is the secret: it stays in a variable and reaches curl on stdin, never argv.
+        if ! url=$(timeout 60 aws ssm get-parameter --name "$parameter" --with-decryption \
+            --query Parameter.Value --output text) || [[ ! $url =~ ^https?://[^[:space:]\"]+$ ]]; then
+            echo "$SCRIPT: warning: SSM parameter $parameter holds no webhook URL"
+            unsent=1
+            continue
+        fi
+        printf '{"text":%s}\n' "$(json_string "$subject"$'\n'"$body")" >"$file.json"
+        printf 'url = "%s"\n' "$url" | timeout 60 curl --silent --show-error --fail --max-time 30 \
+            --config - --header 'Content-Type: application/json' --data-binary "@$file.json" >/dev/null || unsent=1
+        unset url
+    done
+    rm -f -- "$file" "$file.json"
+    if ((unsent)); then
+        echo "$SCRIPT: warning: a notification could not be sent: $subject"
+    else
+        echo "notify: sent: $subject"
+    fi
+}
+
+# Run by OnFailure= of the project's units: which one failed, how, the last
+# failure the script recorded, and its last log lines.
+cmd_notify() {
+    local unit=${MONITOR_UNIT:-a unit of $PROJECT} result=${MONITOR_SERVICE_RESULT:-unknown} lines stage=''
+    stage=$(cat -- "$LAST_FAILURE" 2>/dev/null) || stage=''
+    if [[ -n ${MONITOR_INVOCATION_ID-} ]]; then
+        lines=$(journalctl --no-pager --output=cat --lines=20 "_SYSTEMD_INVOCATION_ID=$MONITOR_INVOCATION_ID" 2>&1) || true
+    else
+        lines=$(journalctl --no-pager --output=cat --lines=20 --unit="$UNIT" 2>&1) || true
+    fi
+    case $unit in
+        *-deploy.service) emf deploy 1 0 ;;
+        *-monitor.service | *-recover.service) ;;
+        *) emf start 1 0 ;;
+    esac
+    notify "$PROJECT: $unit failed on $(hostname)" "$(printf '%s\n' \
+        "unit:   $unit" "result: $result (${MONITOR_EXIT_CODE:-?} ${MONITOR_EXIT_STATUS:-?})" \
+        "stage:  ${stage:-not recorded}" "last lines:" "$lines")"
+}
+
 
 # Removes the project's containers and networks by Compose's labels, without Compose.
 remove_by_label() {
@@ -678,13 +861,15 @@ cmd_stop() {
 }
 
 main() {
-    local command=${1-}
+    COMMAND=${1-}
     (($#)) && shift
-    case $command in
-        preflight | pull | health | stop)
-            (($# == 0)) || die 1 "$command takes no arguments"
-            [[ $command == health || $command == stop ]] || take_lock
-            "cmd_$command"
+    case $COMMAND in
+        preflight | pull | health | stop | rollback | notify)
+            (($# == 0)) || die 1 "$COMMAND takes no arguments"
+            case $COMMAND in
+                preflight | pull | rollback) take_lock ;;
+            esac
+            "cmd_$COMMAND"
             ;;
         build)
             take_lock

@@ -8,6 +8,7 @@
 #   pull               pull the external images; a local copy is used when the registry cannot be reached
 #   health             wait until every health check passes
 #   stop               stop and remove the containers, killing what outlives the stop timeout
+#   rollback           bring back the images that last passed the health checks, and check them
 #   help               show this text
 # Exit codes: 0 ok, 1 usage, 2 build or pull failed or timed out,
 #             3 container engine or compose unavailable, 4 preflight failed, 5 health check failed.
@@ -42,9 +43,11 @@ readonly HEALTH_TIMEOUT=300
 readonly HEALTH_INTERVAL=5
 readonly ON_FAILURE=down
 readonly UNHEALTHY_MARKER=/var/lib/deployc/hello/unhealthy
+readonly LAST_FAILURE=/var/lib/deployc/hello/last-failure
+readonly START_TIME=/var/lib/deployc/hello/start-time
 
 readonly SCRIPT=${0##*/}
-fail_code=1
+fail_code=1 COMMAND=
 
 on_error() {
     local status=$1 line=$2 command=$3
@@ -53,17 +56,25 @@ on_error() {
 }
 trap 'on_error "$?" "$LINENO" "$BASH_COMMAND"' ERR
 
+# Says what failed and what to do, records it for notifications, and exits with CODE.
 die() {
     local code=$1
     shift
     printf '%s: error: %s\n' "$SCRIPT" "$*" >&2
+    { mkdir -p -- "$STATE_DIR" && printf '%s: %s (exit %s)\n' "${COMMAND:-$SCRIPT}" "$*" "$code" >"$LAST_FAILURE"; } 2>/dev/null || true
     exit "$code"
 }
 
 usage() {
-    printf '%s\n' "Usage: $SCRIPT preflight | build [SERVICE...] | pull | health | stop | help" \
+    printf '%s\n' "Usage: $SCRIPT preflight | build [SERVICE...] | pull | health | stop | rollback | help" \
         "Built services: ${BUILT[*]:-none}" \
         "Exit codes: 0 ok, 1 usage, 2 build or pull failed, 3 engine or compose unavailable, 4 preflight failed, 5 unhealthy"
+}
+
+# emf EVENT FAILED SECONDS [SERVICE]: one CloudWatch Embedded Metric Format line
+# (Duration, Failures; Restarts for a recovery), which the agent ships as metrics.
+emf() {
+    : "$@" # no `cloudwatch` in the spec: no metrics
 }
 
 now() { date -u +%Y-%m-%dT%H:%M:%SZ; }
@@ -125,6 +136,9 @@ check_paths() {
 
 cmd_preflight() {
     fail_code=4
+    mkdir -p -- "$STATE_DIR"
+    date +%s >"$START_TIME"
+    rm -f -- "$LAST_FAILURE"
     engine_ready preflight
     compose_ready
     check_resources
@@ -204,13 +218,11 @@ health_problem() {
     echo "ok$seen"
 }
 
-# Passes when every check passes twice in a row, an interval apart, with no
-# container restarted in between: a crash loop can look running at one moment.
-# A failure is recorded for `stop`, which keeps the containers if the spec says so.
-cmd_health() {
-    fail_code=5
-    local started=$SECONDS state passed='' problem
-    rm -f -- "$UNHEALTHY_MARKER"
+# Waits until every check passes twice in a row, an interval apart, with no
+# container restarted in between (a crash loop can look running at one moment),
+# for at most HEALTH_TIMEOUT. Prints its progress; `problem` says what failed.
+wait_healthy() {
+    local started=$SECONDS state passed=''
     while true; do
         state=$(health_problem)
         problem=''
@@ -218,16 +230,15 @@ cmd_health() {
             problem=$state passed=''
         elif [[ $state == "$passed" ]]; then
             echo "health: every check passes"
-            return
+            return 0
         elif [[ -n $passed ]]; then
             problem='a container restarted since the last check' passed=$state
         else
             passed=$state
         fi
         if ((SECONDS - started >= HEALTH_TIMEOUT)); then
-            mkdir -p -- "$STATE_DIR"
-            : >"$UNHEALTHY_MARKER"
-            die 5 "unhealthy after $(minutes "$HEALTH_TIMEOUT"): ${problem:-the checks passed only once}; see journalctl -u $UNIT and $ENGINE ps"
+            problem="unhealthy after $(minutes "$HEALTH_TIMEOUT"): ${problem:-the checks passed only once}"
+            return 1
         fi
         if [[ -z $problem ]]; then
             echo "health: every check passes; checking again in ${HEALTH_INTERVAL}s that it holds"
@@ -237,6 +248,37 @@ cmd_health() {
         sleep "$HEALTH_INTERVAL"
     done
 }
+
+# The check after `up`, in a start or a deploy. On failure the spec's
+# on-failure policy applies: `rollback` returns to the last good images (and a
+# deploy still fails, so it is seen); `down` and `keep` are carried out by
+# `stop`, which systemd runs after a failed start.
+cmd_health() {
+    fail_code=5
+    local problem='' started
+    rm -f -- "$UNHEALTHY_MARKER"
+    started=$(cat -- "$START_TIME" 2>/dev/null) || started=''
+    if wait_healthy; then
+        rm -f -- "$LAST_FAILURE"
+        [[ -z $started ]] || emf "${DEPLOYC_STAGE:-start}" 0 "$(($(date +%s) - started))"
+        return 0
+    fi
+    emf health 1 "$HEALTH_TIMEOUT"
+    mkdir -p -- "$STATE_DIR"
+    : >"$UNHEALTHY_MARKER"
+    die 5 "$problem; see journalctl -u $UNIT and $ENGINE ps"
+}
+
+# `rollback` by hand: the last good images, brought up and checked.
+cmd_rollback() {
+    fail_code=5
+    local problem=''
+    die 1 "no service is built by this spec, so there is no earlier build to roll back to"
+}
+
+
+# The spec sends no notifications: what would be sent is logged.
+notify() { echo "notify: $1"; }
 
 # Removes the project's containers and networks by Compose's labels, without Compose.
 remove_by_label() {
@@ -272,13 +314,15 @@ cmd_stop() {
 }
 
 main() {
-    local command=${1-}
+    COMMAND=${1-}
     (($#)) && shift
-    case $command in
-        preflight | pull | health | stop)
-            (($# == 0)) || die 1 "$command takes no arguments"
-            [[ $command == health || $command == stop ]] || take_lock
-            "cmd_$command"
+    case $COMMAND in
+        preflight | pull | health | stop | rollback)
+            (($# == 0)) || die 1 "$COMMAND takes no arguments"
+            case $COMMAND in
+                preflight | pull | rollback) take_lock ;;
+            esac
+            "cmd_$COMMAND"
             ;;
         build)
             take_lock

@@ -8,6 +8,9 @@
 #   pull               pull the external images; a local copy is used when the registry cannot be reached
 #   health             wait until every health check passes
 #   stop               stop and remove the containers, killing what outlives the stop timeout
+#   rollback           bring back the images that last passed the health checks, and check them
+#   monitor            check the running deployment once, and bring back what is missing
+#   notify             report the failure of the unit that started this one (OnFailure=)
 #   help               show this text
 # Exit codes: 0 ok, 1 usage, 2 build or pull failed or timed out,
 #             3 container engine or compose unavailable, 4 preflight failed, 5 health check failed.
@@ -33,6 +36,8 @@ readonly STOP_LIMIT=120
 readonly ENV_FILE=/opt/upscpro/upscapp-be/.env
 readonly MARKERS_DIR=/var/lib/deployc/upscpro/built
 readonly TAGS_DIR=/var/lib/deployc/upscpro/tags
+readonly GOOD_DIR=/var/lib/deployc/upscpro/good
+readonly CURRENT_DIR=/var/lib/deployc/upscpro/current
 readonly KEEP=5
 readonly LOG_DIR=/var/log/upscpro
 readonly LOG_FALLBACK=/tmp
@@ -53,8 +58,16 @@ readonly -a HTTP_URLS=(http://localhost:8000/health)
 readonly -a HTTP_STATUS=(200)
 readonly HEALTH_TIMEOUT=300
 readonly HEALTH_INTERVAL=10
-readonly ON_FAILURE=down
+readonly ON_FAILURE=rollback
 readonly UNHEALTHY_MARKER=/var/lib/deployc/upscpro/unhealthy
+readonly LAST_FAILURE=/var/lib/deployc/upscpro/last-failure
+readonly START_TIME=/var/lib/deployc/upscpro/start-time
+readonly UP_LIMIT=300
+readonly PROJECT=upscpro
+readonly METRICS_LOG=/var/log/upscpro/deployc-metrics.log
+readonly -a SNS_TOPICS=(arn:aws:sns:eu-west-1:123456789012:upscpro-deploys)
+readonly -a SNS_REGIONS=(eu-west-1)
+readonly -a WEBHOOK_PARAMETERS=(/upscpro/slack-webhook)
 
 # One built service's settings: dockerfile, context, image, limit, marker, options, ...
 load_service() {
@@ -66,6 +79,9 @@ load_service() {
             limit=900
             marker=/var/lib/deployc/upscpro/built/api
             tags_file=/var/lib/deployc/upscpro/tags/api
+            good_file=/var/lib/deployc/upscpro/good/api
+            current_file=/var/lib/deployc/upscpro/current/api
+            limits=()
             fingerprint_file=/var/lib/deployc/upscpro/fingerprints/api
             ignore_files=(/opt/upscpro/upscapp-be/Dockerfile.dockerignore /opt/upscpro/upscapp-be/.dockerignore)
             requires=(/opt/upscpro/upscapp-be/requirements.txt)
@@ -78,6 +94,9 @@ load_service() {
             limit=900
             marker=/var/lib/deployc/upscpro/built/worker
             tags_file=/var/lib/deployc/upscpro/tags/worker
+            good_file=/var/lib/deployc/upscpro/good/worker
+            current_file=/var/lib/deployc/upscpro/current/worker
+            limits=()
             fingerprint_file=/var/lib/deployc/upscpro/fingerprints/worker
             ignore_files=(/opt/upscpro/upscapp-be/Dockerfile.worker.dockerignore /opt/upscpro/upscapp-be/.dockerignore)
             requires=(/opt/upscpro/upscapp-be/requirements.txt)
@@ -86,12 +105,13 @@ load_service() {
         *) return 1 ;;
     esac
 }
-dockerfile='' context='' image='' limit=0 marker='' tags_file='' ignore_files=() requires=() build_options=()
+dockerfile='' context='' image='' limit=0 marker='' tags_file='' good_file='' current_file='' limits=()
+ignore_files=() requires=() build_options=()
 fingerprint_file=''
 log_dir='' tag='' results=''
 
 readonly SCRIPT=${0##*/}
-fail_code=1
+fail_code=1 COMMAND=
 
 on_error() {
     local status=$1 line=$2 command=$3
@@ -100,17 +120,33 @@ on_error() {
 }
 trap 'on_error "$?" "$LINENO" "$BASH_COMMAND"' ERR
 
+# Says what failed and what to do, records it for notifications, and exits with CODE.
 die() {
     local code=$1
     shift
     printf '%s: error: %s\n' "$SCRIPT" "$*" >&2
+    { mkdir -p -- "$STATE_DIR" && printf '%s: %s (exit %s)\n' "${COMMAND:-$SCRIPT}" "$*" "$code" >"$LAST_FAILURE"; } 2>/dev/null || true
     exit "$code"
 }
 
 usage() {
-    printf '%s\n' "Usage: $SCRIPT preflight | build [SERVICE...] | pull | health | stop | help" \
+    printf '%s\n' "Usage: $SCRIPT preflight | build [SERVICE...] | pull | health | stop | rollback | monitor | notify | help" \
         "Built services: ${BUILT[*]:-none}" \
         "Exit codes: 0 ok, 1 usage, 2 build or pull failed, 3 engine or compose unavailable, 4 preflight failed, 5 unhealthy"
+}
+
+# emf EVENT FAILED SECONDS [SERVICE]: one CloudWatch Embedded Metric Format line
+# (Duration, Failures; Restarts for a recovery), which the agent ships as metrics.
+emf() {
+    local event=$1 failed=$2 seconds=$3 service=${4-} dimensions='["Project","Event"]' extra=''
+    if [[ -n $service ]]; then
+        dimensions='["Project","Event","Service"]' extra=",\"Service\":\"$service\""
+    fi
+    {
+        mkdir -p -- "${METRICS_LOG%/*}"
+        printf '{"_aws":{"Timestamp":%s,"CloudWatchMetrics":[{"Namespace":"deployc","Dimensions":[%s],"Metrics":[{"Name":"Duration","Unit":"Seconds"},{"Name":"Failures","Unit":"Count"}]}]},"Project":"%s","Event":"%s"%s,"Duration":%s,"Failures":%s}\n' \
+            "$(date +%s%3N)" "$dimensions" "$PROJECT" "$event" "$extra" "$seconds" "$failed" >>"$METRICS_LOG"
+    } 2>/dev/null || echo "$SCRIPT: warning: could not write a metric to $METRICS_LOG"
 }
 
 now() { date -u +%Y-%m-%dT%H:%M:%SZ; }
@@ -261,6 +297,9 @@ check_image_names() {
 
 cmd_preflight() {
     fail_code=4
+    mkdir -p -- "$STATE_DIR"
+    date +%s >"$START_TIME"
+    rm -f -- "$LAST_FAILURE"
     engine_ready preflight
     compose_ready
     report_builder
@@ -436,9 +475,11 @@ banner() {
     printf '%s\n' "$@" "=================================="
 }
 
+# The loaded service's image now has TAG as :latest too.
 record_tag() {
-    mkdir -p -- "$TAGS_DIR"
+    mkdir -p -- "$TAGS_DIR" "$CURRENT_DIR"
     printf '%s\n' "$tag" >>"$tags_file"
+    printf '%s\n' "$tag" >"$current_file"
 }
 
 # Keeps the newest KEEP tags and build logs of a service: older tags are
@@ -448,7 +489,9 @@ forget_old_builds() {
     load_service "$service"
     if [[ -f $tags_file ]] && (($(wc -l <"$tags_file") > KEEP)); then
         while IFS= read -r old; do
-            [[ $old == "$tag" ]] || "$ENGINE" image rm "$image:$old" >/dev/null 2>&1 || true
+            # A tag that passed the health checks stays: a rollback may need it.
+            [[ $old == "$tag" ]] || grep -qxF -- "$old" "$good_file" 2>/dev/null ||
+                "$ENGINE" image rm "$image:$old" >/dev/null 2>&1 || true
         done < <(head -n "-$KEEP" -- "$tags_file")
         tail -n "$KEEP" -- "$tags_file" >"$tags_file.new"
         mv -- "$tags_file.new" "$tags_file"
@@ -488,7 +531,7 @@ build_one() {
     [[ $mode == cached ]] || cache_option=(--no-cache)
     started=$SECONDS
     banner start "cache:    $mode ($reason)" "limit:    $(minutes "$limit")" "log:      $log" | tee -a "$log" | show "$service"
-    if timeout --kill-after=30s "$limit" "$ENGINE" build "${cache_option[@]}" \
+    if timeout --kill-after=30s "$limit" "$ENGINE" build "${cache_option[@]}" "${limits[@]}" \
         --file "$dockerfile" "${build_options[@]}" --tag "$image:$tag" --tag "$image:latest" "$context" 2>&1 |
         tee -a "$log" | show "$service"; then
         status=0
@@ -505,6 +548,7 @@ build_one() {
         *) result="FAILED (exit $status)" ;;
     esac
     banner end "duration: $(minutes $((SECONDS - started)))" "result:   $result" | tee -a "$log" | show "$service"
+    emf build "$((status == 0 ? 0 : 1))" "$((SECONDS - started))" "$service"
     echo "$result" >"$results/$service"
 }
 
@@ -621,13 +665,11 @@ health_problem() {
     echo "ok$seen"
 }
 
-# Passes when every check passes twice in a row, an interval apart, with no
-# container restarted in between: a crash loop can look running at one moment.
-# A failure is recorded for `stop`, which keeps the containers if the spec says so.
-cmd_health() {
-    fail_code=5
-    local started=$SECONDS state passed='' problem
-    rm -f -- "$UNHEALTHY_MARKER"
+# Waits until every check passes twice in a row, an interval apart, with no
+# container restarted in between (a crash loop can look running at one moment),
+# for at most HEALTH_TIMEOUT. Prints its progress; `problem` says what failed.
+wait_healthy() {
+    local started=$SECONDS state passed=''
     while true; do
         state=$(health_problem)
         problem=''
@@ -635,16 +677,15 @@ cmd_health() {
             problem=$state passed=''
         elif [[ $state == "$passed" ]]; then
             echo "health: every check passes"
-            return
+            return 0
         elif [[ -n $passed ]]; then
             problem='a container restarted since the last check' passed=$state
         else
             passed=$state
         fi
         if ((SECONDS - started >= HEALTH_TIMEOUT)); then
-            mkdir -p -- "$STATE_DIR"
-            : >"$UNHEALTHY_MARKER"
-            die 5 "unhealthy after $(minutes "$HEALTH_TIMEOUT"): ${problem:-the checks passed only once}; see journalctl -u $UNIT and $ENGINE ps"
+            problem="unhealthy after $(minutes "$HEALTH_TIMEOUT"): ${problem:-the checks passed only once}"
+            return 1
         fi
         if [[ -z $problem ]]; then
             echo "health: every check passes; checking again in ${HEALTH_INTERVAL}s that it holds"
@@ -654,6 +695,181 @@ cmd_health() {
         sleep "$HEALTH_INTERVAL"
     done
 }
+
+# The images that pass the health checks are the ones a rollback returns to.
+record_good() {
+    local service current
+    mkdir -p -- "$GOOD_DIR"
+    for service in "${BUILT[@]}"; do
+        load_service "$service"
+        [[ -f $current_file ]] || continue
+        current=$(<"$current_file")
+        if [[ $(tail -n 1 -- "$good_file" 2>/dev/null) != "$current" ]]; then
+            printf '%s\n' "$current" >>"$good_file"
+            tail -n "$KEEP" -- "$good_file" >"$good_file.new"
+            mv -- "$good_file.new" "$good_file"
+        fi
+    done
+}
+
+# Points each built service's :latest back at the newest tag that passed the
+# health checks and is another image than the one running now, then brings
+# the stack up. (A skipped build tags the same image again.)
+roll_back() {
+    local service current current_id good='' candidate id
+    local -a changed=()
+    for service in "${BUILT[@]}"; do
+        load_service "$service"
+        current=$(cat -- "$current_file" 2>/dev/null) || current=''
+        current_id=$("$ENGINE" image inspect --format '{{.Id}}' "$image:latest" 2>/dev/null) || current_id=''
+        good=''
+        while IFS= read -r candidate; do
+            id=$("$ENGINE" image inspect --format '{{.Id}}' "$image:$candidate" 2>/dev/null) || continue
+            [[ $id == "$current_id" ]] || good=$candidate
+        done < <(cat -- "$good_file" 2>/dev/null)
+        if [[ -z $good ]]; then
+            echo "rollback: $service has no other image on this host that passed the health checks; it stays at ${current:-its current image}"
+            continue
+        fi
+        "$ENGINE" tag "$image:$good" "$image:latest"
+        printf '%s\n' "$good" >"$current_file"
+        changed+=("$service $current -> $good")
+    done
+    ((${#changed[@]})) || return 1
+    printf 'rollback: %s\n' "${changed[@]}"
+    timeout --kill-after=10s "$UP_LIMIT" "$ENGINE" compose "${COMPOSE_OPTIONS[@]}" up --detach --remove-orphans --no-build
+}
+
+# The check after `up`, in a start or a deploy. On failure the spec's
+# on-failure policy applies: `rollback` returns to the last good images (and a
+# deploy still fails, so it is seen); `down` and `keep` are carried out by
+# `stop`, which systemd runs after a failed start.
+cmd_health() {
+    fail_code=5
+    local problem='' started
+    rm -f -- "$UNHEALTHY_MARKER"
+    started=$(cat -- "$START_TIME" 2>/dev/null) || started=''
+    if wait_healthy; then
+        record_good
+        rm -f -- "$LAST_FAILURE"
+        [[ -z $started ]] || emf "${DEPLOYC_STAGE:-start}" 0 "$(($(date +%s) - started))"
+        return 0
+    fi
+    emf health 1 "$HEALTH_TIMEOUT"
+    if [[ $ON_FAILURE == rollback ]]; then
+        local first_problem=$problem
+        echo "health: $first_problem; rolling back (health on-failure \"rollback\")"
+        if roll_back && wait_healthy; then
+            record_good
+            notify "$PROJECT rolled back on $(hostname)" \
+                "The ${DEPLOYC_STAGE:-start} failed its health checks ($first_problem); the images that last passed them are back and healthy."
+            [[ ${DEPLOYC_STAGE-} != deploy ]] || die 5 "the deploy failed its health checks ($first_problem) and was rolled back"
+            return 0
+        fi
+        notify "$PROJECT could not roll back on $(hostname)" "The ${DEPLOYC_STAGE:-start} failed its health checks ($first_problem), and so did the rollback: $problem."
+    fi
+    mkdir -p -- "$STATE_DIR"
+    : >"$UNHEALTHY_MARKER"
+    die 5 "$problem; see journalctl -u $UNIT and $ENGINE ps"
+}
+
+# `rollback` by hand: the last good images, brought up and checked.
+cmd_rollback() {
+    fail_code=5
+    local problem=''
+    engine_ready rollback
+    roll_back || die 5 "nothing to roll back to"
+    wait_healthy || die 5 "rolled back, but $problem"
+    record_good
+    notify "$PROJECT rolled back by hand on $(hostname)" "$(printf 'rollback: %s\n' "${BUILT[@]}") passed the health checks."
+}
+
+# Run by the monitor's timer: one check; what is missing is brought back with
+# `up`; still unhealthy after that is a failure, which restarts the unit (OnFailure=).
+cmd_monitor() {
+    fail_code=5
+    local state problem='' started=$SECONDS
+    state=$(health_problem)
+    if [[ $state == ok* ]]; then
+        echo "monitor: every check passes"
+        return
+    fi
+    echo "monitor: $state; bringing the stack up again"
+    emf health 1 0
+    engine_ready monitor
+    timeout --kill-after=10s "$UP_LIMIT" "$ENGINE" compose "${COMPOSE_OPTIONS[@]}" up --detach --remove-orphans --no-build ||
+        echo "$SCRIPT: warning: $ENGINE compose up failed"
+    if wait_healthy; then
+        emf recovery 0 "$((SECONDS - started))"
+        notify "$PROJECT recovered on $(hostname)" "The monitor found: $state. It brought the stack up again, and every health check passes."
+        return
+    fi
+    emf recovery 1 "$((SECONDS - started))"
+    die 5 "still unhealthy after bringing the stack up again: $problem; the unit is restarted next"
+}
+
+# A JSON string of TEXT: quotes, backslashes and control characters escaped.
+json_string() {
+    local s=$1
+    s=${s//\\/\\\\}
+    s=${s//\"/\\\"}
+    s=${s//$'\n'/\\n}
+    s=${s//$'\r'/\\r}
+    s=${s//$'\t'/\\t}
+    printf '"%s"' "$(printf '%s' "$s" | tr -d '\000-\010\013\014\016-\037')"
+}
+
+# notify SUBJECT BODY: to every destination of the spec; a failure to send is
+# logged and never changes what the caller reports.
+notify() {
+    local subject=$1 body=$2 i parameter url file unsent=0
+    file=$(mktemp) || return 0
+    printf '%s\n' "$body" >"$file"
+    for i in "${!SNS_TOPICS[@]}"; do
+        timeout 60 aws sns publish --region "${SNS_REGIONS[i]}" --topic-arn "${SNS_TOPICS[i]}" \
+            --subject "${subject:0:100}" --message "file://$file" >/dev/null || unsent=1
+    done
+    for parameter in "${WEBHOOK_PARAMETERS[@]}"; do
+        # The URL is the secret: it stays in a variable and reaches curl on stdin, never argv.
+        if ! url=$(timeout 60 aws ssm get-parameter --name "$parameter" --with-decryption \
+            --query Parameter.Value --output text) || [[ ! $url =~ ^https?://[^[:space:]\"]+$ ]]; then
+            echo "$SCRIPT: warning: SSM parameter $parameter holds no webhook URL"
+            unsent=1
+            continue
+        fi
+        printf '{"text":%s}\n' "$(json_string "$subject"$'\n'"$body")" >"$file.json"
+        printf 'url = "%s"\n' "$url" | timeout 60 curl --silent --show-error --fail --max-time 30 \
+            --config - --header 'Content-Type: application/json' --data-binary "@$file.json" >/dev/null || unsent=1
+        unset url
+    done
+    rm -f -- "$file" "$file.json"
+    if ((unsent)); then
+        echo "$SCRIPT: warning: a notification could not be sent: $subject"
+    else
+        echo "notify: sent: $subject"
+    fi
+}
+
+# Run by OnFailure= of the project's units: which one failed, how, the last
+# failure the script recorded, and its last log lines.
+cmd_notify() {
+    local unit=${MONITOR_UNIT:-a unit of $PROJECT} result=${MONITOR_SERVICE_RESULT:-unknown} lines stage=''
+    stage=$(cat -- "$LAST_FAILURE" 2>/dev/null) || stage=''
+    if [[ -n ${MONITOR_INVOCATION_ID-} ]]; then
+        lines=$(journalctl --no-pager --output=cat --lines=20 "_SYSTEMD_INVOCATION_ID=$MONITOR_INVOCATION_ID" 2>&1) || true
+    else
+        lines=$(journalctl --no-pager --output=cat --lines=20 --unit="$UNIT" 2>&1) || true
+    fi
+    case $unit in
+        *-deploy.service) emf deploy 1 0 ;;
+        *-monitor.service | *-recover.service) ;;
+        *) emf start 1 0 ;;
+    esac
+    notify "$PROJECT: $unit failed on $(hostname)" "$(printf '%s\n' \
+        "unit:   $unit" "result: $result (${MONITOR_EXIT_CODE:-?} ${MONITOR_EXIT_STATUS:-?})" \
+        "stage:  ${stage:-not recorded}" "last lines:" "$lines")"
+}
+
 
 # Removes the project's containers and networks by Compose's labels, without Compose.
 remove_by_label() {
@@ -689,13 +905,15 @@ cmd_stop() {
 }
 
 main() {
-    local command=${1-}
+    COMMAND=${1-}
     (($#)) && shift
-    case $command in
-        preflight | pull | health | stop)
-            (($# == 0)) || die 1 "$command takes no arguments"
-            [[ $command == health || $command == stop ]] || take_lock
-            "cmd_$command"
+    case $COMMAND in
+        preflight | pull | health | stop | rollback | monitor | notify)
+            (($# == 0)) || die 1 "$COMMAND takes no arguments"
+            case $COMMAND in
+                preflight | pull | rollback) take_lock ;;
+            esac
+            "cmd_$COMMAND"
             ;;
         build)
             take_lock

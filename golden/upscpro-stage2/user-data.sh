@@ -252,6 +252,9 @@ cat > /usr/local/libexec/deployc/upscpro-build.sh <<'DEPLOYC_BUILD_SCRIPT'
 #   pull               pull the external images; a local copy is used when the registry cannot be reached
 #   health             wait until every health check passes
 #   stop               stop and remove the containers, killing what outlives the stop timeout
+#   rollback           bring back the images that last passed the health checks, and check them
+#   monitor            check the running deployment once, and bring back what is missing
+#   notify             report the failure of the unit that started this one (OnFailure=)
 #   help               show this text
 # Exit codes: 0 ok, 1 usage, 2 build or pull failed or timed out,
 #             3 container engine or compose unavailable, 4 preflight failed, 5 health check failed.
@@ -263,7 +266,6 @@ fi
 set -Eeuo pipefail
 shopt -s inherit_errexit
 
-# Decided by deployc from the spec.
 readonly ENGINE=docker
 readonly ENGINE_UNIT=docker.service
 readonly COMPOSE_HINT='install Docker Compose v2 where the docker CLI finds it: the docker-compose-plugin package, or its binary as /usr/libexec/docker/cli-plugins/docker-compose'
@@ -277,6 +279,8 @@ readonly STOP_LIMIT=120
 readonly ENV_FILE=/opt/upscpro/upscapp-be/.env
 readonly MARKERS_DIR=/var/lib/deployc/upscpro/built
 readonly TAGS_DIR=/var/lib/deployc/upscpro/tags
+readonly GOOD_DIR=/var/lib/deployc/upscpro/good
+readonly CURRENT_DIR=/var/lib/deployc/upscpro/current
 readonly KEEP=5
 readonly LOG_DIR=/var/log/upscpro
 readonly LOG_FALLBACK=/tmp
@@ -297,10 +301,17 @@ readonly -a HTTP_URLS=(http://localhost:8000/health)
 readonly -a HTTP_STATUS=(200)
 readonly HEALTH_TIMEOUT=300
 readonly HEALTH_INTERVAL=10
-readonly ON_FAILURE=down
+readonly ON_FAILURE=rollback
 readonly UNHEALTHY_MARKER=/var/lib/deployc/upscpro/unhealthy
+readonly LAST_FAILURE=/var/lib/deployc/upscpro/last-failure
+readonly START_TIME=/var/lib/deployc/upscpro/start-time
+readonly UP_LIMIT=300
+readonly PROJECT=upscpro
+readonly METRICS_LOG=/var/log/upscpro/deployc-metrics.log
+readonly -a SNS_TOPICS=(arn:aws:sns:eu-west-1:123456789012:upscpro-deploys)
+readonly -a SNS_REGIONS=(eu-west-1)
+readonly -a WEBHOOK_PARAMETERS=(/upscpro/slack-webhook)
 
-# One built service's settings: dockerfile, context, image, limit, marker, options, ...
 load_service() {
     case $1 in
         api)
@@ -310,6 +321,9 @@ load_service() {
             limit=900
             marker=/var/lib/deployc/upscpro/built/api
             tags_file=/var/lib/deployc/upscpro/tags/api
+            good_file=/var/lib/deployc/upscpro/good/api
+            current_file=/var/lib/deployc/upscpro/current/api
+            limits=()
             fingerprint_file=/var/lib/deployc/upscpro/fingerprints/api
             ignore_files=(/opt/upscpro/upscapp-be/Dockerfile.dockerignore /opt/upscpro/upscapp-be/.dockerignore)
             requires=(/opt/upscpro/upscapp-be/requirements.txt)
@@ -322,6 +336,9 @@ load_service() {
             limit=900
             marker=/var/lib/deployc/upscpro/built/worker
             tags_file=/var/lib/deployc/upscpro/tags/worker
+            good_file=/var/lib/deployc/upscpro/good/worker
+            current_file=/var/lib/deployc/upscpro/current/worker
+            limits=()
             fingerprint_file=/var/lib/deployc/upscpro/fingerprints/worker
             ignore_files=(/opt/upscpro/upscapp-be/Dockerfile.worker.dockerignore /opt/upscpro/upscapp-be/.dockerignore)
             requires=(/opt/upscpro/upscapp-be/requirements.txt)
@@ -330,12 +347,13 @@ load_service() {
         *) return 1 ;;
     esac
 }
-dockerfile='' context='' image='' limit=0 marker='' tags_file='' ignore_files=() requires=() build_options=()
+dockerfile='' context='' image='' limit=0 marker='' tags_file='' good_file='' current_file='' limits=()
+ignore_files=() requires=() build_options=()
 fingerprint_file=''
 log_dir='' tag='' results=''
 
 readonly SCRIPT=${0##*/}
-fail_code=1
+fail_code=1 COMMAND=
 
 on_error() {
     local status=$1 line=$2 command=$3
@@ -348,13 +366,26 @@ die() {
     local code=$1
     shift
     printf '%s: error: %s\n' "$SCRIPT" "$*" >&2
+    { mkdir -p -- "$STATE_DIR" && printf '%s: %s (exit %s)\n' "${COMMAND:-$SCRIPT}" "$*" "$code" >"$LAST_FAILURE"; } 2>/dev/null || true
     exit "$code"
 }
 
 usage() {
-    printf '%s\n' "Usage: $SCRIPT preflight | build [SERVICE...] | pull | health | stop | help" \
+    printf '%s\n' "Usage: $SCRIPT preflight | build [SERVICE...] | pull | health | stop | rollback | monitor | notify | help" \
         "Built services: ${BUILT[*]:-none}" \
         "Exit codes: 0 ok, 1 usage, 2 build or pull failed, 3 engine or compose unavailable, 4 preflight failed, 5 unhealthy"
+}
+
+emf() {
+    local event=$1 failed=$2 seconds=$3 service=${4-} dimensions='["Project","Event"]' extra=''
+    if [[ -n $service ]]; then
+        dimensions='["Project","Event","Service"]' extra=",\"Service\":\"$service\""
+    fi
+    {
+        mkdir -p -- "${METRICS_LOG%/*}"
+        printf '{"_aws":{"Timestamp":%s,"CloudWatchMetrics":[{"Namespace":"deployc","Dimensions":[%s],"Metrics":[{"Name":"Duration","Unit":"Seconds"},{"Name":"Failures","Unit":"Count"}]}]},"Project":"%s","Event":"%s"%s,"Duration":%s,"Failures":%s}\n' \
+            "$(date +%s%3N)" "$dimensions" "$PROJECT" "$event" "$extra" "$seconds" "$failed" >>"$METRICS_LOG"
+    } 2>/dev/null || echo "$SCRIPT: warning: could not write a metric to $METRICS_LOG"
 }
 
 now() { date -u +%Y-%m-%dT%H:%M:%SZ; }
@@ -381,7 +412,6 @@ engine_ready() { # STAGE
     echo "$1: $ENGINE answers"
 }
 
-# `up`, `down` and the image-name check all need `<engine> compose`.
 compose_ready() {
     local version
     if ! version=$("$ENGINE" compose version 2>&1); then
@@ -391,7 +421,6 @@ compose_ready() {
     echo "preflight: ${version%%$'\n'*}"
 }
 
-# Says which builder `build` gets: Docker 23+ builds with BuildKit only through the buildx plugin.
 report_builder() {
     local client buildx builder
     client=$("$ENGINE" version --format '{{.Client.Version}}' 2>/dev/null) || client=unknown
@@ -444,7 +473,6 @@ check_paths() {
     echo "preflight: every required path exists"
 }
 
-# The ignore file the engine reads for the loaded service, or nothing.
 ignore_file() {
     local candidate
     for candidate in "${ignore_files[@]}"; do
@@ -455,7 +483,6 @@ ignore_file() {
     done
 }
 
-# An ignore-file line and a pattern match when they differ only by a leading or trailing slash.
 ignore_key() {
     local line=$1
     line=${line#"${line%%[![:space:]]*}"}
@@ -486,9 +513,6 @@ check_ignore_files() {
     echo "preflight: ignore files list ${IGNORED[*]}"
 }
 
-# Compose must expect the images under the names they are built with, or `up`
-# would not use them. `config --images SERVICE` also names the images of the
-# services it depends on, so one of its lines must be the built image.
 check_image_names() {
     local service named line
     for service in "${BUILT[@]}"; do
@@ -505,6 +529,9 @@ check_image_names() {
 
 cmd_preflight() {
     fail_code=4
+    mkdir -p -- "$STATE_DIR"
+    date +%s >"$START_TIME"
+    rm -f -- "$LAST_FAILURE"
     engine_ready preflight
     compose_ready
     report_builder
@@ -525,7 +552,6 @@ choose_log_dir() {
     fi
 }
 
-# Copies build output to stdout, prefixed with the service when builds run in parallel.
 show() {
     if ((PARALLEL)); then
         sed -u "s/^/[$1] /"
@@ -534,8 +560,6 @@ show() {
     fi
 }
 
-# The regular expression the engine makes of an ignore-file pattern: `**`
-# spans folders, `*` and `?` do not cross `/`, other characters are literal.
 ignore_regex() {
     local pattern=$1 regex='^' i=0 c in_class=0
     while ((i < ${#pattern})); do
@@ -566,9 +590,6 @@ ignore_regex() {
     printf '%s$' "$regex"
 }
 
-# Reads the loaded service's ignore file into ignore_regexes and ignore_negated,
-# cleaning each pattern as the engine does; plain folder names go to
-# ignore_prune too, for `find` to skip, unless a pattern takes something back.
 load_ignore_patterns() {
     local file line negated negations=0
     ignore_regexes=() ignore_negated=() ignore_prune=()
@@ -600,8 +621,6 @@ load_ignore_patterns() {
     ((negations == 0)) || ignore_prune=()
 }
 
-# Whether the engine leaves PATH (relative to the context) out: the last
-# pattern that matches it or one of its parent folders decides.
 ignored_path() {
     local path=$1 i matched=0 match prefix
     for i in "${!ignore_regexes[@]}"; do
@@ -620,10 +639,6 @@ ignored_path() {
     ((matched))
 }
 
-# A digest of what the engine is sent for a build: the options, the Dockerfile,
-# and every entry of the context it does not ignore, with its type, mode and
-# owner, and the contents of files or the target of links (links are sent as
-# links, never followed). Fails, saying why, when any of it cannot be read.
 fingerprint() {
     local listing="$results/listing-$1" manifest="$results/manifest-$1" errors="$results/errors-$1"
     local entry type mode owner path
@@ -681,18 +696,18 @@ banner() {
 }
 
 record_tag() {
-    mkdir -p -- "$TAGS_DIR"
+    mkdir -p -- "$TAGS_DIR" "$CURRENT_DIR"
     printf '%s\n' "$tag" >>"$tags_file"
+    printf '%s\n' "$tag" >"$current_file"
 }
 
-# Keeps the newest KEEP tags and build logs of a service: older tags are
-# removed from the engine (an image still in use stays), older logs deleted.
 forget_old_builds() {
     local service=$1 old
     load_service "$service"
     if [[ -f $tags_file ]] && (($(wc -l <"$tags_file") > KEEP)); then
         while IFS= read -r old; do
-            [[ $old == "$tag" ]] || "$ENGINE" image rm "$image:$old" >/dev/null 2>&1 || true
+            [[ $old == "$tag" ]] || grep -qxF -- "$old" "$good_file" 2>/dev/null ||
+                "$ENGINE" image rm "$image:$old" >/dev/null 2>&1 || true
         done < <(head -n "-$KEEP" -- "$tags_file")
         tail -n "$KEEP" -- "$tags_file" >"$tags_file.new"
         mv -- "$tags_file.new" "$tags_file"
@@ -701,14 +716,11 @@ forget_old_builds() {
         sort -rn | tail -n "+$((KEEP + 1))" | cut -d ' ' -f 2- | xargs -r rm -f --
 }
 
-# Builds one service, streaming its complete output to its log and stdout; records the result.
 build_one() {
     local service=$1 log mode reason started status=0 result digest=''
     local -a cache_option=()
     load_service "$service"
     log="$log_dir/build-$service-$tag.log"
-    # The first attempt on a host is the first build; a retry after it timed
-    # out or failed reuses what that attempt cached.
     if [[ -e $marker ]]; then
         mode=$REBUILD reason='a rebuild'
     else
@@ -732,7 +744,7 @@ build_one() {
     [[ $mode == cached ]] || cache_option=(--no-cache)
     started=$SECONDS
     banner start "cache:    $mode ($reason)" "limit:    $(minutes "$limit")" "log:      $log" | tee -a "$log" | show "$service"
-    if timeout --kill-after=30s "$limit" "$ENGINE" build "${cache_option[@]}" \
+    if timeout --kill-after=30s "$limit" "$ENGINE" build "${cache_option[@]}" "${limits[@]}" \
         --file "$dockerfile" "${build_options[@]}" --tag "$image:$tag" --tag "$image:latest" "$context" 2>&1 |
         tee -a "$log" | show "$service"; then
         status=0
@@ -749,6 +761,7 @@ build_one() {
         *) result="FAILED (exit $status)" ;;
     esac
     banner end "duration: $(minutes $((SECONDS - started)))" "result:   $result" | tee -a "$log" | show "$service"
+    emf build "$((status == 0 ? 0 : 1))" "$((SECONDS - started))" "$service"
     echo "$result" >"$results/$service"
 }
 
@@ -769,7 +782,6 @@ cmd_build() {
     for service in "${services[@]}"; do
         if ((PARALLEL == 0)); then
             build_one "$service"
-            # In order, a failed build stops the ones after it.
             [[ $(<"$results/$service") == succeeded || $(<"$results/$service") == skipped ]] || break
         else
             if ((running >= PARALLEL)); then
@@ -791,9 +803,6 @@ cmd_build() {
         die 2 "build of ${failed[*]} failed; read build-<service>-$tag.log in $log_dir, fix the cause, then: systemctl restart $UNIT"
 }
 
-# pull_one IMAGE: retries with a growing delay. An image already on this host
-# is tried three times, then used as it is: an unreachable registry must not
-# keep a stack down whose images are all here.
 pull_one() {
     local image=$1 deadline=$((SECONDS + PULL_LIMIT)) delay=5 attempt=1 attempts=0 left
     if "$ENGINE" image inspect "$image" >/dev/null 2>&1; then
@@ -801,7 +810,6 @@ pull_one() {
     fi
     while true; do
         left=$((deadline - SECONDS))
-        # A registry that does not answer should not hold a local image back for long.
         ((attempts == 0 || left <= 60)) || left=60
         timeout --kill-after=10s "$left" "$ENGINE" pull "$image" && return 0
         if ((attempts && attempt >= attempts)) || ((deadline - SECONDS <= delay)); then
@@ -828,7 +836,6 @@ cmd_pull() {
     done
 }
 
-# Prints what fails first, or `ok` and every container's restart count.
 health_problem() {
     local service name status health restarts states seen='' code i
     local -a ids
@@ -865,13 +872,8 @@ health_problem() {
     echo "ok$seen"
 }
 
-# Passes when every check passes twice in a row, an interval apart, with no
-# container restarted in between: a crash loop can look running at one moment.
-# A failure is recorded for `stop`, which keeps the containers if the spec says so.
-cmd_health() {
-    fail_code=5
-    local started=$SECONDS state passed='' problem
-    rm -f -- "$UNHEALTHY_MARKER"
+wait_healthy() {
+    local started=$SECONDS state passed=''
     while true; do
         state=$(health_problem)
         problem=''
@@ -879,16 +881,15 @@ cmd_health() {
             problem=$state passed=''
         elif [[ $state == "$passed" ]]; then
             echo "health: every check passes"
-            return
+            return 0
         elif [[ -n $passed ]]; then
             problem='a container restarted since the last check' passed=$state
         else
             passed=$state
         fi
         if ((SECONDS - started >= HEALTH_TIMEOUT)); then
-            mkdir -p -- "$STATE_DIR"
-            : >"$UNHEALTHY_MARKER"
-            die 5 "unhealthy after $(minutes "$HEALTH_TIMEOUT"): ${problem:-the checks passed only once}; see journalctl -u $UNIT and $ENGINE ps"
+            problem="unhealthy after $(minutes "$HEALTH_TIMEOUT"): ${problem:-the checks passed only once}"
+            return 1
         fi
         if [[ -z $problem ]]; then
             echo "health: every check passes; checking again in ${HEALTH_INTERVAL}s that it holds"
@@ -899,7 +900,164 @@ cmd_health() {
     done
 }
 
-# Removes the project's containers and networks by Compose's labels, without Compose.
+record_good() {
+    local service current
+    mkdir -p -- "$GOOD_DIR"
+    for service in "${BUILT[@]}"; do
+        load_service "$service"
+        [[ -f $current_file ]] || continue
+        current=$(<"$current_file")
+        if [[ $(tail -n 1 -- "$good_file" 2>/dev/null) != "$current" ]]; then
+            printf '%s\n' "$current" >>"$good_file"
+            tail -n "$KEEP" -- "$good_file" >"$good_file.new"
+            mv -- "$good_file.new" "$good_file"
+        fi
+    done
+}
+
+roll_back() {
+    local service current current_id good='' candidate id
+    local -a changed=()
+    for service in "${BUILT[@]}"; do
+        load_service "$service"
+        current=$(cat -- "$current_file" 2>/dev/null) || current=''
+        current_id=$("$ENGINE" image inspect --format '{{.Id}}' "$image:latest" 2>/dev/null) || current_id=''
+        good=''
+        while IFS= read -r candidate; do
+            id=$("$ENGINE" image inspect --format '{{.Id}}' "$image:$candidate" 2>/dev/null) || continue
+            [[ $id == "$current_id" ]] || good=$candidate
+        done < <(cat -- "$good_file" 2>/dev/null)
+        if [[ -z $good ]]; then
+            echo "rollback: $service has no other image on this host that passed the health checks; it stays at ${current:-its current image}"
+            continue
+        fi
+        "$ENGINE" tag "$image:$good" "$image:latest"
+        printf '%s\n' "$good" >"$current_file"
+        changed+=("$service $current -> $good")
+    done
+    ((${#changed[@]})) || return 1
+    printf 'rollback: %s\n' "${changed[@]}"
+    timeout --kill-after=10s "$UP_LIMIT" "$ENGINE" compose "${COMPOSE_OPTIONS[@]}" up --detach --remove-orphans --no-build
+}
+
+cmd_health() {
+    fail_code=5
+    local problem='' started
+    rm -f -- "$UNHEALTHY_MARKER"
+    started=$(cat -- "$START_TIME" 2>/dev/null) || started=''
+    if wait_healthy; then
+        record_good
+        rm -f -- "$LAST_FAILURE"
+        [[ -z $started ]] || emf "${DEPLOYC_STAGE:-start}" 0 "$(($(date +%s) - started))"
+        return 0
+    fi
+    emf health 1 "$HEALTH_TIMEOUT"
+    if [[ $ON_FAILURE == rollback ]]; then
+        local first_problem=$problem
+        echo "health: $first_problem; rolling back (health on-failure \"rollback\")"
+        if roll_back && wait_healthy; then
+            record_good
+            notify "$PROJECT rolled back on $(hostname)" \
+                "The ${DEPLOYC_STAGE:-start} failed its health checks ($first_problem); the images that last passed them are back and healthy."
+            [[ ${DEPLOYC_STAGE-} != deploy ]] || die 5 "the deploy failed its health checks ($first_problem) and was rolled back"
+            return 0
+        fi
+        notify "$PROJECT could not roll back on $(hostname)" "The ${DEPLOYC_STAGE:-start} failed its health checks ($first_problem), and so did the rollback: $problem."
+    fi
+    mkdir -p -- "$STATE_DIR"
+    : >"$UNHEALTHY_MARKER"
+    die 5 "$problem; see journalctl -u $UNIT and $ENGINE ps"
+}
+
+cmd_rollback() {
+    fail_code=5
+    local problem=''
+    engine_ready rollback
+    roll_back || die 5 "nothing to roll back to"
+    wait_healthy || die 5 "rolled back, but $problem"
+    record_good
+    notify "$PROJECT rolled back by hand on $(hostname)" "$(printf 'rollback: %s\n' "${BUILT[@]}") passed the health checks."
+}
+
+cmd_monitor() {
+    fail_code=5
+    local state problem='' started=$SECONDS
+    state=$(health_problem)
+    if [[ $state == ok* ]]; then
+        echo "monitor: every check passes"
+        return
+    fi
+    echo "monitor: $state; bringing the stack up again"
+    emf health 1 0
+    engine_ready monitor
+    timeout --kill-after=10s "$UP_LIMIT" "$ENGINE" compose "${COMPOSE_OPTIONS[@]}" up --detach --remove-orphans --no-build ||
+        echo "$SCRIPT: warning: $ENGINE compose up failed"
+    if wait_healthy; then
+        emf recovery 0 "$((SECONDS - started))"
+        notify "$PROJECT recovered on $(hostname)" "The monitor found: $state. It brought the stack up again, and every health check passes."
+        return
+    fi
+    emf recovery 1 "$((SECONDS - started))"
+    die 5 "still unhealthy after bringing the stack up again: $problem; the unit is restarted next"
+}
+
+json_string() {
+    local s=$1
+    s=${s//\\/\\\\}
+    s=${s//\"/\\\"}
+    s=${s//$'\n'/\\n}
+    s=${s//$'\r'/\\r}
+    s=${s//$'\t'/\\t}
+    printf '"%s"' "$(printf '%s' "$s" | tr -d '\000-\010\013\014\016-\037')"
+}
+
+notify() {
+    local subject=$1 body=$2 i parameter url file unsent=0
+    file=$(mktemp) || return 0
+    printf '%s\n' "$body" >"$file"
+    for i in "${!SNS_TOPICS[@]}"; do
+        timeout 60 aws sns publish --region "${SNS_REGIONS[i]}" --topic-arn "${SNS_TOPICS[i]}" \
+            --subject "${subject:0:100}" --message "file://$file" >/dev/null || unsent=1
+    done
+    for parameter in "${WEBHOOK_PARAMETERS[@]}"; do
+        if ! url=$(timeout 60 aws ssm get-parameter --name "$parameter" --with-decryption \
+            --query Parameter.Value --output text) || [[ ! $url =~ ^https?://[^[:space:]\"]+$ ]]; then
+            echo "$SCRIPT: warning: SSM parameter $parameter holds no webhook URL"
+            unsent=1
+            continue
+        fi
+        printf '{"text":%s}\n' "$(json_string "$subject"$'\n'"$body")" >"$file.json"
+        printf 'url = "%s"\n' "$url" | timeout 60 curl --silent --show-error --fail --max-time 30 \
+            --config - --header 'Content-Type: application/json' --data-binary "@$file.json" >/dev/null || unsent=1
+        unset url
+    done
+    rm -f -- "$file" "$file.json"
+    if ((unsent)); then
+        echo "$SCRIPT: warning: a notification could not be sent: $subject"
+    else
+        echo "notify: sent: $subject"
+    fi
+}
+
+cmd_notify() {
+    local unit=${MONITOR_UNIT:-a unit of $PROJECT} result=${MONITOR_SERVICE_RESULT:-unknown} lines stage=''
+    stage=$(cat -- "$LAST_FAILURE" 2>/dev/null) || stage=''
+    if [[ -n ${MONITOR_INVOCATION_ID-} ]]; then
+        lines=$(journalctl --no-pager --output=cat --lines=20 "_SYSTEMD_INVOCATION_ID=$MONITOR_INVOCATION_ID" 2>&1) || true
+    else
+        lines=$(journalctl --no-pager --output=cat --lines=20 --unit="$UNIT" 2>&1) || true
+    fi
+    case $unit in
+        *-deploy.service) emf deploy 1 0 ;;
+        *-monitor.service | *-recover.service) ;;
+        *) emf start 1 0 ;;
+    esac
+    notify "$PROJECT: $unit failed on $(hostname)" "$(printf '%s\n' \
+        "unit:   $unit" "result: $result (${MONITOR_EXIT_CODE:-?} ${MONITOR_EXIT_STATUS:-?})" \
+        "stage:  ${stage:-not recorded}" "last lines:" "$lines")"
+}
+
+
 remove_by_label() {
     local -a ids networks
     mapfile -t ids < <("$ENGINE" ps --all --quiet --filter "label=com.docker.compose.project=$COMPOSE_PROJECT")
@@ -909,8 +1067,6 @@ remove_by_label() {
     echo "stop: removed ${#ids[@]} containers and ${#networks[@]} networks of $COMPOSE_PROJECT"
 }
 
-# Run by systemd after every stop, and after a failed start (SERVICE_RESULT then
-# says how it failed; a failed health check left UNHEALTHY_MARKER).
 cmd_stop() {
     local status=0
     if [[ ${SERVICE_RESULT:-success} != success && -e $UNHEALTHY_MARKER && $ON_FAILURE == keep ]]; then
@@ -933,13 +1089,15 @@ cmd_stop() {
 }
 
 main() {
-    local command=${1-}
+    COMMAND=${1-}
     (($#)) && shift
-    case $command in
-        preflight | pull | health | stop)
-            (($# == 0)) || die 1 "$command takes no arguments"
-            [[ $command == health || $command == stop ]] || take_lock
-            "cmd_$command"
+    case $COMMAND in
+        preflight | pull | health | stop | rollback | monitor | notify)
+            (($# == 0)) || die 1 "$COMMAND takes no arguments"
+            case $COMMAND in
+                preflight | pull | rollback) take_lock ;;
+            esac
+            "cmd_$COMMAND"
             ;;
         build)
             take_lock
@@ -961,9 +1119,11 @@ cat > /etc/systemd/system/upscpro.service <<'DEPLOYC_UNIT'
 # Why each sandboxing directive is safe for a Docker client: src/render/templates/unit.service.md in deployc.
 [Unit]
 Description=UPSC Pro stage 2 backend
-Requires=docker.service
+# Wants=, not Requires=: an engine restart (a package upgrade) must not stop and rebuild the stack;
+# the containers' own restart policies and the monitor bring them back.
+Wants=docker.service network-online.target
 After=docker.service network-online.target
-Wants=network-online.target
+OnFailure=upscpro-notify.service
 # A start that keeps failing early stops after 3 tries instead of looping.
 StartLimitIntervalSec=1050
 StartLimitBurst=3
@@ -1034,6 +1194,240 @@ SystemCallErrorNumber=EPERM
 [Install]
 WantedBy=multi-user.target
 DEPLOYC_UNIT
+cat > /etc/systemd/system/upscpro-deploy.service <<'DEPLOYC_UNIT'
+# Generated by deployc from upscpro-stage2.kdl. Do not edit: change the spec and run `deployc render`.
+# A deploy: `systemctl start upscpro-deploy.service` builds and pulls while the running
+# containers keep serving, then brings up what changed and checks it; the downtime is `up` and health.
+[Unit]
+Description=UPSC Pro stage 2 backend: deploy a new version
+# Only a running deployment is updated: start upscpro.service first.
+Requisite=upscpro.service
+After=upscpro.service
+OnFailure=upscpro-notify.service
+
+[Service]
+Type=oneshot
+User=root
+Group=docker
+WorkingDirectory=/opt/upscpro/upscapp-be
+Environment=DOCKER_CONFIG=/var/lib/deployc/upscpro/docker-config
+Environment=COMPOSE_PROJECT_NAME=upscpro
+Environment=BUILDKIT_PROGRESS=plain
+StateDirectory=deployc/upscpro
+LogsDirectory=upscpro
+Environment=DEPLOYC_STAGE=deploy
+
+ExecStartPre=/usr/local/libexec/deployc/upscpro-build.sh preflight
+ExecStartPre=/usr/local/libexec/deployc/upscpro-build.sh build api
+ExecStartPre=/usr/local/libexec/deployc/upscpro-build.sh build worker
+ExecStartPre=/usr/local/libexec/deployc/upscpro-build.sh pull
+ExecStart=/usr/bin/timeout --kill-after=10s 300 /usr/bin/docker compose --project-name upscpro --project-directory /opt/upscpro/upscapp-be --file /opt/upscpro/upscapp-be/docker-compose.yml --env-file /opt/upscpro/upscapp-be/.env up --detach --remove-orphans --no-build
+ExecStartPost=/usr/local/libexec/deployc/upscpro-build.sh health
+# Worst-case deploy, as the start: preflight 5m + build api 15m + build worker 15m + pull (1 image) 10m + up 5m + health 5m + slack 1m = 56m
+TimeoutStartSec=3360
+
+UMask=0027
+NoNewPrivileges=yes
+CapabilityBoundingSet=CAP_DAC_READ_SEARCH
+ProtectSystem=strict
+ReadWritePaths=/opt/upscpro/upscapp-be
+ProtectHome=yes
+PrivateTmp=yes
+PrivateDevices=yes
+DevicePolicy=closed
+PrivateIPC=yes
+PrivateMounts=yes
+ProtectHostname=yes
+ProtectClock=yes
+ProtectKernelTunables=yes
+ProtectKernelModules=yes
+ProtectKernelLogs=yes
+ProtectControlGroups=yes
+ProtectProc=invisible
+RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6
+IPAddressDeny=any
+IPAddressAllow=localhost
+RestrictNamespaces=yes
+RestrictRealtime=yes
+RestrictSUIDSGID=yes
+LockPersonality=yes
+MemoryDenyWriteExecute=yes
+RemoveIPC=yes
+SystemCallArchitectures=native
+SystemCallFilter=@system-service
+SystemCallFilter=~@privileged @resources
+SystemCallErrorNumber=EPERM
+DEPLOYC_UNIT
+cat > /etc/systemd/system/upscpro-monitor.service <<'DEPLOYC_UNIT'
+# Generated by deployc from upscpro-stage2.kdl. Do not edit: change the spec and run `deployc render`.
+# Run by upscpro-monitor.timer: checks the running deployment, brings missing or stopped
+# containers back with `compose up`, and fails when that is not enough, which restarts the unit.
+[Unit]
+Description=UPSC Pro stage 2 backend: health monitor
+After=upscpro.service
+OnFailure=upscpro-recover.service upscpro-notify.service
+
+[Service]
+Type=oneshot
+User=root
+Group=docker
+WorkingDirectory=/opt/upscpro/upscapp-be
+Environment=DOCKER_CONFIG=/var/lib/deployc/upscpro/docker-config
+Environment=COMPOSE_PROJECT_NAME=upscpro
+Environment=BUILDKIT_PROGRESS=plain
+StateDirectory=deployc/upscpro
+LogsDirectory=upscpro
+# A deployment that is not running, or still starting, is not checked.
+ExecCondition=/usr/bin/systemctl is-active --quiet upscpro.service
+ExecStart=/usr/local/libexec/deployc/upscpro-build.sh monitor
+# One check: the health timeout, an `up`, and slack.
+TimeoutStartSec=660
+
+UMask=0027
+NoNewPrivileges=yes
+CapabilityBoundingSet=CAP_DAC_READ_SEARCH
+ProtectSystem=strict
+ReadWritePaths=/opt/upscpro/upscapp-be
+ProtectHome=yes
+PrivateTmp=yes
+PrivateDevices=yes
+DevicePolicy=closed
+PrivateIPC=yes
+PrivateMounts=yes
+ProtectHostname=yes
+ProtectClock=yes
+ProtectKernelTunables=yes
+ProtectKernelModules=yes
+ProtectKernelLogs=yes
+ProtectControlGroups=yes
+ProtectProc=invisible
+RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6
+IPAddressDeny=any
+IPAddressAllow=localhost
+RestrictNamespaces=yes
+RestrictRealtime=yes
+RestrictSUIDSGID=yes
+LockPersonality=yes
+MemoryDenyWriteExecute=yes
+RemoveIPC=yes
+SystemCallArchitectures=native
+SystemCallFilter=@system-service
+SystemCallFilter=~@privileged @resources
+SystemCallErrorNumber=EPERM
+DEPLOYC_UNIT
+cat > /etc/systemd/system/upscpro-monitor.timer <<'DEPLOYC_UNIT'
+# Generated by deployc from upscpro-stage2.kdl. Do not edit: change the spec and run `deployc render`.
+[Unit]
+Description=UPSC Pro stage 2 backend: health check every 5m
+
+[Timer]
+OnActiveSec=300
+OnUnitActiveSec=300
+# Within a second of the interval: a recovery should not wait on the timer's default slack.
+AccuracySec=1s
+Unit=upscpro-monitor.service
+
+[Install]
+WantedBy=timers.target
+DEPLOYC_UNIT
+cat > /etc/systemd/system/upscpro-recover.service <<'DEPLOYC_UNIT'
+# Generated by deployc from upscpro-stage2.kdl. Do not edit: change the spec and run `deployc render`.
+# Started when the monitor could not recover the deployment: restarts it, at most
+# 3 times in 1h; past that it fails, and says so.
+[Unit]
+Description=UPSC Pro stage 2 backend: restart after a failed recovery
+StartLimitIntervalSec=3600
+StartLimitBurst=3
+OnFailure=upscpro-notify.service
+
+[Service]
+Type=oneshot
+# Restarting a unit takes privileges this sandbox does not have: `+` runs this one command,
+# whose arguments are fixed, outside it. --no-block: the restart is the unit's own job.
+ExecStart=+/usr/bin/systemctl restart --no-block upscpro.service
+
+UMask=0027
+NoNewPrivileges=yes
+CapabilityBoundingSet=CAP_DAC_READ_SEARCH
+ProtectSystem=strict
+ReadWritePaths=/opt/upscpro/upscapp-be
+ProtectHome=yes
+PrivateTmp=yes
+PrivateDevices=yes
+DevicePolicy=closed
+PrivateIPC=yes
+PrivateMounts=yes
+ProtectHostname=yes
+ProtectClock=yes
+ProtectKernelTunables=yes
+ProtectKernelModules=yes
+ProtectKernelLogs=yes
+ProtectControlGroups=yes
+ProtectProc=invisible
+RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6
+IPAddressDeny=any
+IPAddressAllow=localhost
+RestrictNamespaces=yes
+RestrictRealtime=yes
+RestrictSUIDSGID=yes
+LockPersonality=yes
+MemoryDenyWriteExecute=yes
+RemoveIPC=yes
+SystemCallArchitectures=native
+SystemCallFilter=@system-service
+SystemCallFilter=~@privileged @resources
+SystemCallErrorNumber=EPERM
+DEPLOYC_UNIT
+cat > /etc/systemd/system/upscpro-notify.service <<'DEPLOYC_UNIT'
+# Generated by deployc from upscpro-stage2.kdl. Do not edit: change the spec and run `deployc render`.
+# Started by OnFailure= of the units of upscpro: reports which one failed, at which stage,
+# with its exit status and last log lines. Its own failure is logged, and changes nothing else.
+[Unit]
+Description=UPSC Pro stage 2 backend: failure notification
+
+[Service]
+Type=oneshot
+User=root
+Group=docker
+WorkingDirectory=/opt/upscpro/upscapp-be
+Environment=DOCKER_CONFIG=/var/lib/deployc/upscpro/docker-config
+Environment=COMPOSE_PROJECT_NAME=upscpro
+Environment=BUILDKIT_PROGRESS=plain
+StateDirectory=deployc/upscpro
+LogsDirectory=upscpro
+ExecStart=/usr/local/libexec/deployc/upscpro-build.sh notify
+TimeoutStartSec=120
+
+UMask=0027
+NoNewPrivileges=yes
+CapabilityBoundingSet=CAP_DAC_READ_SEARCH
+ProtectSystem=strict
+ReadWritePaths=/opt/upscpro/upscapp-be
+ProtectHome=yes
+PrivateTmp=yes
+PrivateDevices=yes
+DevicePolicy=closed
+PrivateIPC=yes
+PrivateMounts=yes
+ProtectHostname=yes
+ProtectClock=yes
+ProtectKernelTunables=yes
+ProtectKernelModules=yes
+ProtectKernelLogs=yes
+ProtectControlGroups=yes
+ProtectProc=invisible
+RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6
+RestrictNamespaces=yes
+RestrictRealtime=yes
+RestrictSUIDSGID=yes
+LockPersonality=yes
+MemoryDenyWriteExecute=yes
+RemoveIPC=yes
+SystemCallArchitectures=native
+SystemCallFilter=@system-service
+SystemCallFilter=~@privileged @resources
+SystemCallErrorNumber=EPERM
+DEPLOYC_UNIT
 systemctl daemon-reload
 
 step="starting $UNIT"
@@ -1045,4 +1439,6 @@ fi
 
 step='verifying health'
 "$BUILD_SCRIPT" health || fail "$UNIT started but is not healthy"
+systemctl enable --now upscpro-monitor.timer
+log "upscpro-monitor.timer checks the deployment every 5m"
 log "done in $((SECONDS - started))s: $UNIT is active and healthy"

@@ -7,7 +7,11 @@
 
 mod build_script;
 mod cloudwatch;
+mod deploy_unit;
 pub mod escape;
+mod monitor;
+mod notify_unit;
+mod recover_unit;
 mod unit;
 mod user_data;
 
@@ -49,9 +53,14 @@ fn user_data_parts(
     script: &str,
     unit: &str,
     build_script: &str,
+    other_units: &[(&str, &str)],
     cloudwatch: Option<&str>,
 ) -> Vec<(&'static str, usize)> {
     let mut parts = vec![("the build script", build_script.len()), ("the unit", unit.len())];
+    let others: usize = other_units.iter().map(|(_, text)| text.len()).sum();
+    if others > 0 {
+        parts.push(("the other units", others));
+    }
     if let Some(json) = cloudwatch {
         parts.push(("the CloudWatch agent config", json.len()));
     }
@@ -61,12 +70,29 @@ fn user_data_parts(
     parts
 }
 
+/// The build script as user-data carries and installs it: without the comment
+/// lines inside it.
+pub fn carried_build_script(script: &str) -> String {
+    user_data::compact(script)
+}
+
 /// Every artifact of a plan, in a fixed order.
 pub fn render_all(plan: &Plan) -> Result<Vec<Artifact>, RenderFailure> {
     let templates = &*TEMPLATES;
     let unit = unit::render(templates, plan);
     let build_script = build_script::render(templates, plan);
     let cloudwatch = cloudwatch::render(plan);
+    // The units beside the main one, each with where it is installed.
+    let mut units: Vec<(&crate::plan::UnitFile, String)> =
+        vec![(&plan.units.deploy, deploy_unit::render(templates, plan))];
+    if let Some(monitor) = &plan.units.monitor {
+        units.push((&monitor.service, monitor::render_service(templates, plan)));
+        units.push((&monitor.timer, monitor::render_timer(templates, plan)));
+        units.push((&monitor.recover, recover_unit::render(templates, plan)));
+    }
+    if let Some(notify) = &plan.units.notify {
+        units.push((notify, notify_unit::render(templates, plan)));
+    }
     let mut artifacts = vec![
         Artifact {
             file: plan.files.unit.clone(),
@@ -79,9 +105,30 @@ pub fn render_all(plan: &Plan) -> Result<Vec<Artifact>, RenderFailure> {
             executable: true,
         },
     ];
+    artifacts.extend(units.iter().map(|(file, text)| Artifact {
+        file: file.name.clone(),
+        bytes: text.clone().into_bytes(),
+        executable: false,
+    }));
     if let Some(file) = &plan.files.user_data {
-        let script = user_data::render(&USER_DATA, plan, &unit, &build_script, cloudwatch.as_deref());
-        let parts = user_data_parts(&script, &unit, &build_script, cloudwatch.as_deref());
+        let other_units: Vec<(&str, &str)> =
+            units.iter().map(|(f, t)| (f.path.as_str(), t.as_str())).collect();
+        let carried_script = carried_build_script(&build_script);
+        let script = user_data::render(
+            &USER_DATA,
+            plan,
+            &unit,
+            &carried_script,
+            &other_units,
+            cloudwatch.as_deref(),
+        );
+        let parts = user_data_parts(
+            &script,
+            &unit,
+            &carried_script,
+            &other_units,
+            cloudwatch.as_deref(),
+        );
         // The size check measures what EC2 receives; reviewers diff the readable text.
         let delivered = plan
             .files
@@ -133,8 +180,28 @@ fn gzip(data: &[u8]) -> Vec<u8> {
 /// Parsed once per process, each when first needed: parsing a template costs
 /// more than rendering it, and most specs have no user-data.
 static TEMPLATES: std::sync::LazyLock<Handlebars<'static>> = std::sync::LazyLock::new(|| {
-    registry(&[("unit", unit::TEMPLATE), ("build_script", build_script::TEMPLATE)])
+    let mut hb = registry(&[
+        ("unit", unit::TEMPLATE),
+        ("build_script", build_script::TEMPLATE),
+        ("deploy_unit", deploy_unit::TEMPLATE),
+        ("monitor_service", monitor::SERVICE_TEMPLATE),
+        ("monitor_timer", monitor::TIMER_TEMPLATE),
+        ("recover_unit", recover_unit::TEMPLATE),
+        ("notify_unit", notify_unit::TEMPLATE),
+    ]);
+    // What every service unit shares.
+    for (name, text) in UNIT_PARTIALS {
+        hb.register_partial(name, *text)
+            .unwrap_or_else(|e| panic!("partial {name} does not parse: {e}"));
+    }
+    hb
 });
+
+const UNIT_PARTIALS: &[(&str, &str)] = &[
+    ("identity", include_str!("templates/identity.hbs")),
+    ("stages", include_str!("templates/stages.hbs")),
+    ("sandbox", include_str!("templates/sandbox.hbs")),
+];
 static USER_DATA: std::sync::LazyLock<Handlebars<'static>> =
     std::sync::LazyLock::new(|| registry(&[("user_data", user_data::TEMPLATE)]));
 
@@ -319,7 +386,17 @@ mod tests {
 
     #[test]
     fn templates_never_use_triple_braces() {
-        for text in [unit::TEMPLATE, build_script::TEMPLATE, user_data::TEMPLATE] {
+        let templates = [
+            unit::TEMPLATE,
+            build_script::TEMPLATE,
+            user_data::TEMPLATE,
+            deploy_unit::TEMPLATE,
+            monitor::SERVICE_TEMPLATE,
+            monitor::TIMER_TEMPLATE,
+            recover_unit::TEMPLATE,
+            notify_unit::TEMPLATE,
+        ];
+        for text in templates.into_iter().chain(UNIT_PARTIALS.iter().map(|(_, t)| *t)) {
             assert!(!text.contains("{{{"), "triple braces skip the escapers");
             assert!(!text.contains("{{&"), "{{& skips the escapers");
         }

@@ -100,7 +100,9 @@ fn help_exits_0_and_documents_the_exit_codes() {
         .arg("help")
         .run()
         .status(0)
-        .stdout_contains("Usage: app-build.sh preflight | build [SERVICE...] | pull | health | stop | help")
+        .stdout_contains(
+            "Usage: app-build.sh preflight | build [SERVICE...] | pull | health | stop | rollback | help",
+        )
         .stdout_contains("Built services: api")
         .stdout_contains("3 engine or compose unavailable, 4 preflight failed, 5 unhealthy");
 }

@@ -18,6 +18,7 @@ const CLOUDWATCH_CTL: &str = "/opt/aws/amazon-cloudwatch-agent/bin/amazon-cloudw
 const CLOUDWATCH_CONFIG: &str = "/opt/aws/amazon-cloudwatch-agent/etc/app-cloudwatch-agent.json";
 const BUILD_SCRIPT: &str = "/usr/local/libexec/deployc/app-build.sh";
 const UNIT: &str = "/etc/systemd/system/app.service";
+const DEPLOY_UNIT: &str = "/etc/systemd/system/app-deploy.service";
 
 /// A host spec with its `retry` line, `docker-wait` and project `env-file` given.
 fn host_spec(retry: &str, docker_wait: &str, env_file: &str) -> String {
@@ -129,10 +130,15 @@ fn bootstrapped() -> Bootstrapped {
     let deployment = sb.deploy(&default_spec());
     let run = user_data(&sb, &deployment).run();
     run.status(0);
-    let artifacts = ["app-build.sh", "app.service", "cloudwatch-agent.json"]
-        .into_iter()
-        .map(|file| (file, deployment.artifact(file)))
-        .collect();
+    let artifacts = [
+        "app-build.sh",
+        "app.service",
+        "app-deploy.service",
+        "cloudwatch-agent.json",
+    ]
+    .into_iter()
+    .map(|file| (file, deployment.artifact(file)))
+    .collect();
     drop(deployment);
     Bootstrapped { sb, run, artifacts }
 }
@@ -255,11 +261,17 @@ fn the_repository_is_checked_then_cloned_on_its_branch_with_the_token_from_ssm()
 }
 
 #[test]
-fn the_unit_the_build_script_and_the_cloudwatch_config_are_installed_verbatim() {
+fn the_units_the_build_script_and_the_cloudwatch_config_are_installed_as_rendered() {
     let Bootstrapped { sb, artifacts, .. } = bootstrapped();
     let installed = |path: &str| std::fs::read(sb.host_path(path)).unwrap_or_else(|e| panic!("{path}: {e}"));
     assert_eq!(installed(CLOUDWATCH_CONFIG), artifacts["cloudwatch-agent.json"]);
-    assert_eq!(installed(BUILD_SCRIPT), artifacts["app-build.sh"]);
+    // The script without its comment lines: what it runs is what was rendered.
+    let script = String::from_utf8(artifacts["app-build.sh"].clone()).unwrap();
+    assert_eq!(
+        installed(BUILD_SCRIPT),
+        deployc::render::carried_build_script(&script).into_bytes()
+    );
+    assert_eq!(installed(DEPLOY_UNIT), artifacts["app-deploy.service"]);
     assert_eq!(mode(&sb.host_path(BUILD_SCRIPT)), 0o755);
     assert_eq!(installed(UNIT), artifacts["app.service"]);
     assert_eq!(mode(&sb.host_path(UNIT)), 0o644);
@@ -782,8 +794,9 @@ host {
         );
     }
     calls.position("systemctl", &["enable", "--now", "app.service"]);
+    let script = String::from_utf8(deployment.artifact("app-build.sh")).unwrap();
     assert_eq!(
         std::fs::read(sb.host_path(BUILD_SCRIPT)).unwrap(),
-        deployment.artifact("app-build.sh")
+        deployc::render::carried_build_script(&script).into_bytes()
     );
 }

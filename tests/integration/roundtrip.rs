@@ -124,6 +124,7 @@ fn every_node_decodes_to_the_values_written() {
     assert_eq!(backend.arg.get("PYTHON_VERSION").unwrap().value.as_str(), "3.11");
     assert_eq!(secs(backend.timeout.as_ref().unwrap()), 30 * 60);
     assert_eq!(backend.memory.as_ref().unwrap().bytes(), 3 * GIB);
+    assert_eq!(backend.cpus.as_ref().unwrap().to_string(), "1.5");
     assert!(backend.image.is_none());
     let frontend = &spec.service[1];
     assert_eq!(
@@ -192,6 +193,12 @@ fn every_node_decodes_to_the_values_written() {
     assert_eq!(secs(&h.timeout), 360);
     assert_eq!(secs(&h.interval), 10);
     assert_eq!(*h.on_failure, HealthFailure::Keep);
+    assert_eq!(secs(h.every.as_ref().unwrap()), 300);
+    assert_eq!(*h.restarts, 2);
+    assert_eq!(secs(&h.within), 1800);
+    let notify = spec.notify.as_ref().unwrap();
+    assert_eq!(notify.sns[0].region(), "eu-west-1");
+    assert_eq!(notify.webhook[0].parameter(), "/mcp-portal/slack-webhook");
 
     let host = spec.host.as_ref().unwrap();
     let packages: Vec<&str> = host.packages.iter().map(|p| p.as_str()).collect();
