@@ -21,6 +21,8 @@ struct Context<'a> {
 struct EmbeddedUnit<'a> {
     path: &'a str,
     text: &'a str,
+    /// Its heredoc's delimiter, one per unit, so each can be found in the script.
+    delimiter: String,
 }
 
 /// The build script as user-data carries it: its header (usage, exit codes)
@@ -57,7 +59,12 @@ pub fn render(
         build_script_text: build_script,
         other_units: other_units
             .iter()
-            .map(|&(path, text)| EmbeddedUnit { path, text })
+            .enumerate()
+            .map(|(index, &(path, text))| EmbeddedUnit {
+                path,
+                text,
+                delimiter: format!("DEPLOYC_UNIT_{}", index + 2),
+            })
             .collect(),
         cloudwatch_text: cloudwatch,
     };

@@ -362,6 +362,7 @@ pub enum Verdict {
 
 /// The artifacts of an accepted case, decoded.
 pub struct Accepted {
+    pub unit_name: String,
     pub unit: String,
     pub build_script: String,
     pub user_data: String,
@@ -421,6 +422,7 @@ pub fn compile_and_check(case: &Case, base: &str) -> Result<Verdict, TestCaseErr
     };
     let text = |bytes: Vec<u8>| String::from_utf8(bytes).map_err(|e| fail(format!("not UTF-8: {e}")));
     let accepted = Accepted {
+        unit_name: format!("{project}.service"),
         unit: text(file(&format!("{project}.service"))?)?,
         build_script: text(file(&format!("{project}-build.sh"))?)?,
         user_data: text(crate::gunzip(&file("user-data.sh.gz")?))?,
@@ -433,17 +435,23 @@ pub fn compile_and_check(case: &Case, base: &str) -> Result<Verdict, TestCaseErr
     Ok(Verdict::Accepted(Box::new(accepted)))
 }
 
-/// The user-data carries the other artifacts byte for byte.
+/// The user-data carries the other artifacts byte for byte (the build script
+/// without its comment lines), the deploy unit among them.
 fn check_heredocs(a: &Accepted) -> Result<(), TestCaseError> {
     let bodies = probe::heredocs(&a.user_data).map_err(fail)?;
     prop_assert_eq!(
         bodies.len(),
-        3,
-        "three heredocs: {:?}",
+        4,
+        "four heredocs: {:?}",
         bodies.keys().collect::<Vec<_>>()
     );
     prop_assert_eq!(&bodies["DEPLOYC_UNIT"], &a.unit);
-    prop_assert_eq!(&bodies["DEPLOYC_BUILD_SCRIPT"], &a.build_script);
+    prop_assert_eq!(
+        &bodies["DEPLOYC_BUILD_SCRIPT"],
+        &deployc::render::carried_build_script(&a.build_script)
+    );
+    let requisite = format!("\nRequisite={}\n", a.unit_name);
+    prop_assert!(bodies["DEPLOYC_UNIT_2"].contains(&requisite), "the deploy unit");
     let json: serde_json::Value = serde_json::from_str(&bodies["DEPLOYC_CLOUDWATCH"])
         .map_err(|e| fail(format!("the embedded CloudWatch config: {e}")))?;
     prop_assert_eq!(&json, &a.cloudwatch);
@@ -476,11 +484,24 @@ pub fn as_uri(url: &str) -> String {
         .collect()
 }
 
-/// The sections and directives the unit template can write.
+/// The sections and directives the unit template can write, its partials' included.
 fn template_directives() -> Vec<(String, String)> {
+    let partial = |name: &str| match name {
+        "identity" => include_str!("../../src/render/templates/identity.hbs"),
+        "stages" => include_str!("../../src/render/templates/stages.hbs"),
+        "sandbox" => include_str!("../../src/render/templates/sandbox.hbs"),
+        other => panic!("the unit template uses an unknown partial {other}"),
+    };
+    let template = include_str!("../../src/render/templates/unit.service.hbs");
+    let lines = template.lines().flat_map(|line| {
+        match line.strip_prefix("{{> ").and_then(|l| l.split([' ', '}']).next()) {
+            Some(name) => partial(name).lines().collect::<Vec<_>>(),
+            None => vec![line],
+        }
+    });
     let mut section = String::new();
     let mut found = Vec::new();
-    for line in include_str!("../../src/render/templates/unit.service.hbs").lines() {
+    for line in lines {
         if let Some(name) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
             section = name.to_owned();
         } else if let Some((key, _)) = line.split_once('=')

@@ -452,14 +452,18 @@ pub fn check(spec: &str, bash: bool) -> Result<bool, TestCaseError> {
     };
     prop_assert_eq!(
         artifacts.len(),
-        2 + usize::from(user_data.is_some())
+        2 + plan.units.all().len()
+            + usize::from(user_data.is_some())
             + usize::from(plan.files.user_data_gz.is_some())
             + usize::from(cloudwatch.is_some())
     );
     if let Some(user_data) = &user_data {
         let bodies = probe::heredocs(user_data).map_err(fail)?;
         prop_assert_eq!(&bodies["DEPLOYC_UNIT"], &unit);
-        prop_assert_eq!(&bodies["DEPLOYC_BUILD_SCRIPT"], &build_script);
+        prop_assert_eq!(
+            &bodies["DEPLOYC_BUILD_SCRIPT"],
+            &deployc::render::carried_build_script(&build_script)
+        );
         prop_assert_eq!(bodies.get("DEPLOYC_CLOUDWATCH"), cloudwatch.as_ref());
     }
     if bash {
