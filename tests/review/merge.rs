@@ -61,7 +61,11 @@ fn branches_that_changed_different_artifacts_merge_cleanly() {
     let base = Spec::shop().text();
     let ours = Spec::shop().description("The shop, reviewed").text();
     let theirs = with_build_block(&Spec::shop());
-    assert_eq!(changed_files(&base, &ours), ["shop.service"], "precondition");
+    assert_eq!(
+        changed_files(&base, &ours),
+        ["shop.service", "shop-deploy.service"],
+        "precondition"
+    );
     assert_eq!(changed_files(&base, &theirs), ["shop-build.sh"], "precondition");
     let sandbox = repository(&base);
 
@@ -86,7 +90,7 @@ fn a_manifest_git_could_not_merge_is_written_again_by_render() {
         .text();
     assert_eq!(
         changed_files(&base, &theirs),
-        ["shop.service", "shop-build.sh"],
+        ["shop.service", "shop-build.sh", "shop-deploy.service"],
         "precondition"
     );
     let sandbox = repository(&base);

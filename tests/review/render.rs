@@ -16,7 +16,13 @@ fn render_creates_every_artifact_and_the_manifest_and_reports_each() {
     let artifacts = spec.artifacts("deploy.kdl");
     assert_eq!(
         file_names(&artifacts),
-        ["shop.service", "shop-build.sh", "user-data.sh", "user-data.sh.gz"],
+        [
+            "shop.service",
+            "shop-build.sh",
+            "shop-deploy.service",
+            "user-data.sh",
+            "user-data.sh.gz"
+        ],
         "the spec has a host block: user-data to read, and gzip'd to deliver"
     );
 
@@ -40,6 +46,7 @@ fn gzip_user_data_is_reported_by_its_compressed_size() {
         [
             "shop.service",
             "shop-build.sh",
+            "shop-deploy.service",
             "user-data.sh",
             "user-data.sh.gz",
             "cloudwatch-agent.json"
