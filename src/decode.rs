@@ -813,9 +813,7 @@ fn decode_build(d: &mut Diagnostics, node: &KdlNode) -> Build {
             "log-dir" => {
                 let mut l = Reader::in_block(d, child, &["build"]);
                 build.log_dir = l.arg(d, "an absolute path");
-                if let Some(fallback) = l.prop(d, "fallback") {
-                    build.log_fallback = fallback;
-                }
+                build.log_fallback = l.prop(d, "fallback");
                 l.finish(d, "one argument: the log directory");
             }
             "min-free" => {

@@ -212,9 +212,10 @@ pub struct Build {
     /// Where build logs go. Default: `/var/log/<project>`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub log_dir: Option<Spanned<AbsPath>>,
-    /// Where build logs go when `log-dir` is not writable.
-    #[serde(default = "default_log_fallback")]
-    pub log_fallback: Spanned<AbsPath>,
+    /// Where build logs go when `log-dir` is not writable. Default: `logs` in the
+    /// project's state directory, which the unit can always write.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log_fallback: Option<Spanned<AbsPath>>,
     /// Free disk the preflight requires before any build.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub min_free_disk: Option<Spanned<Size>>,
@@ -253,7 +254,7 @@ impl Default for Build {
             timeout: default_build_timeout(),
             progress: Spanned::default(),
             log_dir: None,
-            log_fallback: default_log_fallback(),
+            log_fallback: None,
             min_free_disk: None,
             min_free_memory: None,
             ignored: Vec::new(),
@@ -270,10 +271,6 @@ fn default_keep() -> Spanned<u32> {
 
 fn default_build_timeout() -> Spanned<Duration> {
     Spanned::unspanned(Duration::from_secs(20 * 60))
-}
-
-fn default_log_fallback() -> Spanned<AbsPath> {
-    Spanned::unspanned("/tmp".parse().expect("a valid absolute path"))
 }
 
 /// The builder cache policy.

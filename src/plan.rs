@@ -615,6 +615,12 @@ pub fn plan(spec: &Spec, spec_file: &str) -> Plan {
                 .parse()
                 .expect("project names are path-safe")
         });
+    // The state directory: the unit's own (StateDirectory=), writable when nothing else is.
+    let log_fallback = spec
+        .build
+        .log_fallback
+        .as_ref()
+        .map_or_else(|| format!("{state_dir}/logs"), |f| f.to_string());
 
     let budget = budget::start_budget(spec);
     let start = spec.timeouts.start.as_ref().map_or(budget.rounded(), |s| **s);
@@ -716,7 +722,7 @@ pub fn plan(spec: &Spec, spec_file: &str) -> Plan {
                 stream: "{instance_id}/user-data".into(),
             });
         }
-        for dir in [&log_dir, &spec.build.log_fallback.value] {
+        for dir in [log_dir.as_str(), log_fallback.as_str()] {
             files.push(CollectedFile {
                 path: format!("{dir}/build-*.log"),
                 stream: "{instance_id}/build".into(),
@@ -811,7 +817,7 @@ pub fn plan(spec: &Spec, spec_file: &str) -> Plan {
             Order::Sequential => None,
         },
         log_dir: log_dir.to_string(),
-        log_fallback: spec.build.log_fallback.to_string(),
+        log_fallback,
         min_free_disk_kib: spec.build.min_free_disk.as_ref().map(|s| s.kib()),
         min_free_memory_kib: spec.build.min_free_memory.as_ref().map(|s| s.kib()),
         prune_below_kib: spec.cache.prune_below.as_ref().map(|s| s.kib()),
@@ -945,6 +951,9 @@ fn hardening(spec: &Spec, root: &AbsPath, log_dir: &AbsPath, health: &HealthPlan
     if logs_directory.is_none() {
         // Optional ("-"): the build script falls back when it cannot write there.
         read_write_paths.push(format!("-{log_dir}"));
+    }
+    if let Some(fallback) = &spec.build.log_fallback {
+        read_write_paths.push(format!("-{}", fallback.value));
     }
     let homes: Vec<AbsPath> = ["/home", "/root", "/run/user"]
         .iter()

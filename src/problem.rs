@@ -232,6 +232,9 @@ pub enum Problem {
         host: String,
     },
     RollbackWithoutBuilds,
+    PrivateTmpLogs {
+        dir: String,
+    },
     NothingToNotify,
     NotEcr {
         host: String,
@@ -397,6 +400,7 @@ impl Problem {
             NotEcr { .. } => "E0321",
             DuplicateRegistry { .. } => "E0322",
             RollbackWithoutBuilds => "E0323",
+            PrivateTmpLogs { .. } => "E0325",
             NothingToNotify => "E0324",
             StartBudget { .. } => "E0401",
             ContainerStopNotBelowStop { .. } => "E0402",
@@ -574,6 +578,9 @@ impl Problem {
                 "`on-failure \"rollback\"` has nothing to roll back: no service is built here".into()
             }
             NothingToNotify => "`notify` names nowhere to send notifications".into(),
+            PrivateTmpLogs { dir } => {
+                format!("build logs in `{dir}` vanish when the unit stops: its /tmp is its own")
+            }
             InvalidImageName { image } => {
                 format!("the image of this service would be `{image}`, which Docker refuses")
             }
@@ -794,6 +801,7 @@ impl Problem {
             RegistryCredentials { .. } => "use `ecr=#true` for Amazon ECR, or `user=\"...\" password=\"ssm:/...\"` for a registry that takes a password or token".into(),
             NotEcr { .. } => "ECR registries are named `<account>.dkr.ecr.<region>.amazonaws.com`; for another registry use `user=\"...\" password=\"ssm:/...\"`".into(),
             DuplicateRegistry { .. } => "remove one of them".into(),
+            PrivateTmpLogs { .. } => "pick a directory outside /tmp and /var/tmp, or leave `fallback=` out: by default logs fall back to the project's state directory".into(),
             NothingToNotify => "add `sns \"arn:aws:sns:...\"` or `webhook \"ssm:/...\"` inside `notify`, or remove it".into(),
             RollbackWithoutBuilds => "rollback brings back images built on this host; pulled images keep the tags the spec pins. Use \"down\" or \"keep\"".into(),
             InvalidImageName { .. } => "built images are named `<compose project>-<service>`, as Compose names them; Docker wants lowercase letters and digits separated by single `.`, `_`, `__` or dashes, so rename the service or the project".into(),

@@ -155,9 +155,20 @@ fn check_build(spec: &Spec, d: &mut Diagnostics) {
         .as_ref()
         .map(|l| l.as_str().to_owned())
         .unwrap_or_else(|| format!("/var/log/{}", spec.project.name));
-    if log_dir == build.log_fallback.as_str() {
-        let span = build.log_dir.as_ref().map_or(build.log_fallback.span, |l| l.span);
+    if let Some(fallback) = &build.log_fallback
+        && log_dir == fallback.as_str()
+    {
+        let span = build.log_dir.as_ref().map_or(fallback.span, |l| l.span);
         d.report(Problem::LogDirIsFallback, span);
+    }
+    // The units run with PrivateTmp=: what they write under /tmp is gone when they stop.
+    for dir in build.log_dir.iter().chain(&build.log_fallback) {
+        if ["/tmp", "/var/tmp"]
+            .iter()
+            .any(|t| dir.starts_with(&t.parse().expect("valid")))
+        {
+            d.report(Problem::PrivateTmpLogs { dir: dir.to_string() }, dir.span);
+        }
     }
 }
 

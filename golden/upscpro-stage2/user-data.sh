@@ -153,7 +153,7 @@ cat > /opt/aws/amazon-cloudwatch-agent/etc/upscpro-cloudwatch-agent.json <<'DEPL
             "retention_in_days": 30
           },
           {
-            "file_path": "/tmp/build-*.log",
+            "file_path": "/var/lib/deployc/upscpro/logs/build-*.log",
             "log_group_name": "/aws/ec2/upscpro-stage2-docker",
             "log_stream_name": "{instance_id}/build",
             "retention_in_days": 30
@@ -283,7 +283,7 @@ readonly GOOD_DIR=/var/lib/deployc/upscpro/good
 readonly CURRENT_DIR=/var/lib/deployc/upscpro/current
 readonly KEEP=5
 readonly LOG_DIR=/var/log/upscpro
-readonly LOG_FALLBACK=/tmp
+readonly LOG_FALLBACK=/var/lib/deployc/upscpro/logs
 readonly -a BUILT=(api worker)
 readonly -a PULLS=(redis:7.4-alpine)
 readonly PULL_LIMIT=600

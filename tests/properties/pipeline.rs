@@ -187,7 +187,7 @@ fn build_block() -> impl Strategy<Value = String> {
                     &["/var/log/app", "/opt/app/logs", "/home/u/logs"],
                     &["logs", "/tmp"],
                 )),
-                quoted((&["/tmp", "/var/tmp/app"], &["/a b"])),
+                quoted((&["/srv/app-logs", "/opt/app/fallback"], &["/a b", "/var/tmp/app"])),
             )
                 .prop_map(|(l, f)| format!("    log-dir {l} fallback={f}\n")),
         ),

@@ -24,7 +24,7 @@ find_deployc() {
 # What the rendered artifacts of one example decided; set by load_example.
 EXAMPLE='' SPEC='' RENDERED='' UNIT='' UNIT_FILE='' SCRIPT_PATH='' SCRIPT_FILE=''
 PROJECT_ROOT='' ENGINE_BIN='' COMPOSE_PROJECT='' LINKS_FROM='' BUILD_LOG_DIR='' STATE_DIR=''
-COMPOSE_ARGS=() BUILT=() PULLS=() HTTP_URLS=() HTTP_STATUS=() BUILT_IMAGES=()
+COMPOSE_ARGS=() BUILT=() PULLS=() HTTP_URLS=() HTTP_STATUS=() BUILT_IMAGES=() UNITS=()
 
 unit_value() { # KEY: the value of the first KEY= line of the rendered unit
     sed -n "s/^$1=//p" "$UNIT_FILE" | head -n 1
@@ -48,9 +48,11 @@ load_example() { # NAME: after render_example
     EXAMPLE=$1
     SPEC=$EXAMPLES_DIR/$1.kdl
     RENDERED=$RENDER_DIR/$1
+    # Every unit deployc rendered; the deployment's own is the one that stays active.
+    mapfile -t UNITS < <(cd "$RENDERED" && ls -- *.service *.timer 2>/dev/null)
     local -a units
-    mapfile -t units < <(cd "$RENDERED" && ls -- *.service 2>/dev/null)
-    ((${#units[@]} == 1)) || die "$RENDERED holds ${#units[@]} units, expected one"
+    mapfile -t units < <(cd "$RENDERED" && grep -lx 'RemainAfterExit=yes' -- *.service)
+    ((${#units[@]} == 1)) || die "$RENDERED holds ${#units[@]} units with RemainAfterExit=yes, expected one"
     UNIT=${units[0]}
     UNIT_FILE=$RENDERED/$UNIT
     # The build script is wherever the unit's ExecStartPre lines run it.
@@ -128,7 +130,11 @@ reset_example() {
         mapfile -t ids < <("$DOCKER" image ls -q "$image" | sort -u)
         ((${#ids[@]} == 0)) || "$DOCKER" rmi -f "${ids[@]}" >/dev/null
     done
-    remove_in_root "/etc/systemd/system/$UNIT" "$SCRIPT_PATH" "$PROJECT_ROOT" "$LINKS_FROM" "$STATE_DIR" "$BUILD_LOG_DIR"
+    local unit
+    for unit in "${UNITS[@]}"; do
+        remove_in_root "/etc/systemd/system/$unit"
+    done
+    remove_in_root "$SCRIPT_PATH" "$PROJECT_ROOT" "$LINKS_FROM" "$STATE_DIR" "$BUILD_LOG_DIR"
     ct systemctl daemon-reload
 }
 
@@ -147,9 +153,11 @@ install_fixture() {
 }
 
 install_unit() {
-    local script
+    local script unit
     script=$(in_root "$SCRIPT_PATH")
-    install -m 644 "$UNIT_FILE" "$MACHINE_ROOT/etc/systemd/system/$UNIT"
+    for unit in "${UNITS[@]}"; do
+        install -m 644 "$RENDERED/$unit" "$MACHINE_ROOT/etc/systemd/system/$unit"
+    done
     install -D -m 755 "$SCRIPT_FILE" "$script"
     ct systemctl daemon-reload
 }
