@@ -92,6 +92,7 @@ fn builds_started(sb: &Sandbox) -> Vec<String> {
 }
 
 #[test]
+#[ignore = "needs bubblewrap: run `make test`"]
 fn help_exits_0_and_documents_the_exit_codes() {
     let sb = project();
     let deployment = sb.deploy(&spec().built("api").text());
@@ -106,6 +107,7 @@ fn help_exits_0_and_documents_the_exit_codes() {
 }
 
 #[test]
+#[ignore = "needs bubblewrap: run `make test`"]
 fn an_unknown_command_is_a_usage_error() {
     let sb = project();
     let deployment = sb.deploy(&spec().built("api").text());
@@ -119,6 +121,7 @@ fn an_unknown_command_is_a_usage_error() {
 }
 
 #[test]
+#[ignore = "needs bubblewrap: run `make test`"]
 fn an_unknown_service_is_a_usage_error_and_builds_nothing() {
     let sb = project();
     let deployment = sb.deploy(&spec().built("api").built("worker").text());
@@ -132,6 +135,7 @@ fn an_unknown_service_is_a_usage_error_and_builds_nothing() {
 }
 
 #[test]
+#[ignore = "needs bubblewrap: run `make test`"]
 fn an_invalid_tag_is_a_usage_error() {
     let sb = project();
     let deployment = sb.deploy(&spec().built("api").text());
@@ -146,6 +150,7 @@ fn an_invalid_tag_is_a_usage_error() {
 }
 
 #[test]
+#[ignore = "needs bubblewrap: run `make test`"]
 fn a_build_streams_its_whole_output_to_its_log_and_to_stdout() {
     let sb = project();
     let deployment = sb.deploy(&spec().built("api").text());
@@ -196,6 +201,7 @@ fn a_build_streams_its_whole_output_to_its_log_and_to_stdout() {
 }
 
 #[test]
+#[ignore = "needs bubblewrap: run `make test`"]
 fn build_args_target_and_progress_reach_docker_build_as_separate_words() {
     let sb = project();
     let tricky = r#"it's \"quoted\" $(touch $T/pwned) `touch $T/pwned2` and  two  spaces; echo $HOME"#;
@@ -248,6 +254,7 @@ fn build_args_target_and_progress_reach_docker_build_as_separate_words() {
 }
 
 #[test]
+#[ignore = "needs bubblewrap: run `make test`"]
 fn sequential_builds_follow_the_spec_order() {
     let sb = project();
     let deployment = sb.deploy(&spec().built("zeta").built("alpha").built("mid").text());
@@ -262,6 +269,7 @@ fn sequential_builds_follow_the_spec_order() {
 }
 
 #[test]
+#[ignore = "needs bubblewrap: run `make test`"]
 fn a_failed_build_exits_2_and_stops_the_builds_after_it() {
     let sb = project();
     let deployment = sb.deploy(&spec().built("zeta").built("alpha").built("mid").text());
@@ -291,6 +299,7 @@ fn a_failed_build_exits_2_and_stops_the_builds_after_it() {
 }
 
 #[test]
+#[ignore = "needs bubblewrap: run `make test`"]
 fn a_build_that_hangs_is_killed_at_its_timeout() {
     let sb = project();
     let deployment = sb.deploy(
@@ -328,6 +337,7 @@ fn a_build_that_hangs_is_killed_at_its_timeout() {
 }
 
 #[test]
+#[ignore = "needs bubblewrap: run `make test`"]
 fn preflight_passes_when_everything_is_in_place() {
     let sb = project();
     sb.write("root/.dockerignore", "/vendor\nnode_modules/\n")
@@ -351,6 +361,7 @@ fn preflight_passes_when_everything_is_in_place() {
 }
 
 #[test]
+#[ignore = "needs bubblewrap: run `make test`"]
 fn preflight_exits_3_when_the_engine_does_not_answer() {
     let sb = project();
     let deployment = sb.deploy(&spec().built("api").text());
@@ -367,6 +378,7 @@ fn preflight_exits_3_when_the_engine_does_not_answer() {
 }
 
 #[test]
+#[ignore = "needs bubblewrap: run `make test`"]
 fn build_and_pull_exit_3_when_the_engine_does_not_answer() {
     let sb = project();
     let deployment = sb.deploy(
@@ -392,6 +404,7 @@ fn build_and_pull_exit_3_when_the_engine_does_not_answer() {
 }
 
 #[test]
+#[ignore = "needs bubblewrap: run `make test`"]
 fn preflight_exits_4_when_free_disk_is_below_min_free() {
     let sb = project();
     let deployment = sb.deploy(&spec().built("api").build("min-free disk=\"1000T\"").text());
@@ -404,6 +417,7 @@ fn preflight_exits_4_when_free_disk_is_below_min_free() {
 }
 
 #[test]
+#[ignore = "needs bubblewrap: run `make test`"]
 fn preflight_exits_4_when_a_required_path_is_missing() {
     let sb = project();
     let deployment = sb.deploy(
@@ -423,6 +437,7 @@ fn preflight_exits_4_when_a_required_path_is_missing() {
 }
 
 #[test]
+#[ignore = "needs bubblewrap: run `make test`"]
 fn preflight_exits_4_when_the_dockerignore_lacks_a_pattern_and_names_the_line_to_add() {
     let sb = project();
     sb.write("root/.dockerignore", "node_modules\n.git\n");
@@ -444,6 +459,7 @@ fn preflight_exits_4_when_the_dockerignore_lacks_a_pattern_and_names_the_line_to
 }
 
 #[test]
+#[ignore = "needs bubblewrap: run `make test`"]
 fn preflight_checks_the_dockerfile_specific_ignore_file_docker_reads_first() {
     let sb = project();
     sb.write("root/.dockerignore", "vendor/\nnode_modules/\n")
@@ -466,6 +482,7 @@ fn preflight_checks_the_dockerfile_specific_ignore_file_docker_reads_first() {
 }
 
 #[test]
+#[ignore = "needs bubblewrap: run `make test`"]
 fn preflight_exits_4_when_compose_expects_another_image_than_the_one_built() {
     let sb = project();
     let deployment = sb.deploy(&spec().built("api").text());
@@ -483,6 +500,7 @@ fn preflight_exits_4_when_compose_expects_another_image_than_the_one_built() {
 }
 
 #[test]
+#[ignore = "needs bubblewrap: run `make test`"]
 fn preflight_exits_4_when_a_context_has_no_ignore_file() {
     let sb = project();
     let deployment = sb.deploy(&spec().built("api").build("ignored \"vendor/\"").text());
@@ -502,6 +520,7 @@ const LINKS: &str = r#"symlinks from="$T/shared" {
 }"#;
 
 #[test]
+#[ignore = "needs bubblewrap: run `make test`"]
 fn symlinks_link_existing_sources_and_handle_missing_ones_as_asked() {
     let sb = project();
     sb.write("shared/cmd/main.go", "package main\n");
@@ -544,6 +563,7 @@ fn symlinks_link_existing_sources_and_handle_missing_ones_as_asked() {
 }
 
 #[test]
+#[ignore = "needs bubblewrap: run `make test`"]
 fn a_missing_symlink_source_fails_preflight_by_default() {
     let sb = project();
     let deployment = sb.deploy(
@@ -569,6 +589,7 @@ fn a_missing_symlink_source_fails_preflight_by_default() {
 }
 
 #[test]
+#[ignore = "needs bubblewrap: run `make test`"]
 fn a_real_directory_at_a_link_target_is_refused() {
     let sb = project();
     sb.write("shared/cmd/main.go", "package main\n")
@@ -606,6 +627,7 @@ fn health_spec() -> String {
 }
 
 #[test]
+#[ignore = "needs bubblewrap: run `make test`"]
 fn health_passes_when_every_service_runs_and_the_url_answers() {
     let sb = project();
     let deployment = sb.deploy(&health_spec());
@@ -631,6 +653,7 @@ fn health_passes_when_every_service_runs_and_the_url_answers() {
 }
 
 #[test]
+#[ignore = "needs bubblewrap: run `make test`"]
 fn health_exits_5_naming_the_service_that_is_not_running() {
     let sb = project();
     let deployment = sb.deploy(&health_spec());
@@ -660,6 +683,7 @@ fn health_exits_5_naming_the_service_that_is_not_running() {
 }
 
 #[test]
+#[ignore = "needs bubblewrap: run `make test`"]
 fn health_exits_5_naming_the_url_that_answers_wrong() {
     let sb = project();
     let deployment = sb.deploy(&health_spec());
@@ -674,6 +698,7 @@ fn health_exits_5_naming_the_url_that_answers_wrong() {
 }
 
 #[test]
+#[ignore = "needs bubblewrap: run `make test`"]
 fn build_logs_fall_back_when_the_log_dir_cannot_be_created() {
     let sb = project();
     sb.write("blocker", "a regular file, so nothing can be created under it\n");
@@ -696,6 +721,7 @@ fn build_logs_fall_back_when_the_log_dir_cannot_be_created() {
 }
 
 #[test]
+#[ignore = "needs bubblewrap: run `make test`"]
 fn parallel_builds_run_at_most_max_at_once_and_every_one_is_reported() {
     let sb = project();
     let names = ["s1", "s2", "s3", "s4", "s5"];
@@ -739,6 +765,7 @@ fn parallel_builds_run_at_most_max_at_once_and_every_one_is_reported() {
 }
 
 #[test]
+#[ignore = "needs bubblewrap: run `make test`"]
 fn a_failed_parallel_build_fails_the_run_after_every_build_is_reported() {
     let sb = project();
     let deployment = sb.deploy(
@@ -763,6 +790,7 @@ fn a_failed_parallel_build_fails_the_run_after_every_build_is_reported() {
 }
 
 #[test]
+#[ignore = "needs bubblewrap: run `make test`"]
 fn the_first_build_runs_without_cache_and_later_builds_use_it() {
     let sb = project();
     let deployment = sb.deploy(
@@ -813,6 +841,7 @@ fn the_first_build_runs_without_cache_and_later_builds_use_it() {
 }
 
 #[test]
+#[ignore = "needs bubblewrap: run `make test`"]
 fn skip_unchanged_skips_a_build_whose_inputs_did_not_change() {
     let sb = project();
     sb.write("root/.dockerignore", "vendor/\n");
@@ -873,6 +902,7 @@ fn skip_unchanged_skips_a_build_whose_inputs_did_not_change() {
 }
 
 #[test]
+#[ignore = "needs bubblewrap: run `make test`"]
 fn a_second_build_waits_for_the_lock_and_never_overlaps_the_first() {
     let sb = project();
     let deployment = sb.deploy(&spec().built("api").text());
@@ -909,6 +939,7 @@ fn a_second_build_waits_for_the_lock_and_never_overlaps_the_first() {
 }
 
 #[test]
+#[ignore = "needs bubblewrap: run `make test`"]
 fn pull_pulls_every_external_image() {
     let sb = project();
     let deployment = sb.deploy(
