@@ -365,9 +365,12 @@ fn the_validator_fails_broken_and_unknown_artifacts() {
         "typo.service",
         unit.replace("TimeoutStopSec=", "TimeoutStopSecs=").as_bytes(),
     );
+    // The unit without its sandbox: what the exposure bar is there to catch.
+    let sandbox =
+        unit.find("UMask=").expect("a sandbox")..unit.find("[Install]").expect("an install section");
     write(
         "unsafe.service",
-        unit.replace("PrivateNetwork=yes\n", "").as_bytes(),
+        format!("{}{}", &unit[..sandbox.start], &unit[sandbox.end..]).as_bytes(),
     );
     write("warning.sh", b"#!/bin/bash\nrm -rf $1/*\n");
     write(
@@ -385,7 +388,7 @@ fn the_validator_fails_broken_and_unknown_artifacts() {
     );
     write(".hidden", b"bookkeeping\n");
 
-    let report = Report::of(dir.path(), "0.5").tools_present();
+    let report = Report::of(dir.path(), MAX_EXPOSURE).tools_present();
     let stdout = &report.stdout;
     assert_eq!(report.code, 1, "{stdout}");
     let fails = |label: &str, why: &str| {
@@ -395,8 +398,7 @@ fn the_validator_fails_broken_and_unknown_artifacts() {
     };
     for (label, why) in [
         ("typo.service", "Unknown key 'TimeoutStopSecs'"),
-        ("hello.service", "above the maximum 0.5"),
-        ("unsafe.service", "above the maximum 0.5"),
+        ("unsafe.service", "above the maximum 2.0"),
         ("warning.sh", "SC2115"),
         ("cloudwatch.json", "5 is not of type 'string'"),
         ("misspelt.json", "/log: not a section"),
@@ -412,7 +414,11 @@ fn the_validator_fails_broken_and_unknown_artifacts() {
         );
     }
     let passed: Vec<&str> = report.passes().into_iter().map(|(label, _)| label).collect();
-    assert_eq!(passed, ["hello-build.sh", "user-data.sh"], "{stdout}");
+    assert_eq!(
+        passed,
+        ["hello-build.sh", "hello.service", "user-data.sh"],
+        "{stdout}"
+    );
     assert!(stdout.contains("NOTE .hidden "), "{stdout}");
-    assert!(stdout.ends_with("2 passed, 11 failed\n"), "{stdout}");
+    assert!(stdout.ends_with("3 passed, 10 failed\n"), "{stdout}");
 }
