@@ -228,75 +228,208 @@ fn every_golden_folder_has_its_example_and_every_example_its_folder() {
 }
 
 /// The highest `systemd-analyze security` exposure a golden unit may have.
-const MAX_EXPOSURE: f64 = 2.0;
+const MAX_EXPOSURE: &str = "2.0";
+
+/// The project's validator: every artifact in a folder through the real tool for its kind.
+fn validator() -> PathBuf {
+    repo().join("tests/validators/check-artifacts")
+}
+
+const INSTALL: &str =
+    "install the validators as root with `make tools` (Debian or Ubuntu), or run everything with `make test`";
+
+/// What the validator printed over a folder, and how it exited.
+struct Report {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+impl Report {
+    /// Runs the validator over `dir`.
+    fn of(dir: &Path, max_exposure: &str) -> Report {
+        let output = Command::new(validator())
+            .args(["--max-exposure", max_exposure])
+            .arg(dir)
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run {}: {e}", validator().display()));
+        Report {
+            code: output.status.code().expect("the validator exits"),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+
+    /// Fails the test with the install hint when a tool is missing (exit 2).
+    fn tools_present(self) -> Report {
+        assert_ne!(
+            self.code, 2,
+            "a validator is missing; {INSTALL}\n{}{}",
+            self.stdout, self.stderr
+        );
+        self
+    }
+
+    /// The PASS lines, as (label, line).
+    fn passes(&self) -> Vec<(&str, &str)> {
+        self.stdout
+            .lines()
+            .filter(|l| l.starts_with("PASS "))
+            .map(|l| (l.split_whitespace().nth(2).unwrap_or(""), l))
+            .collect()
+    }
+}
+
+/// An artifact's bytes, decompressed when it is gzip'd.
+fn plain(artifact: &Artifact) -> Vec<u8> {
+    if !artifact.file.ends_with(".gz") {
+        return artifact.bytes.clone();
+    }
+    let mut out = Vec::new();
+    std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&artifact.bytes[..]), &mut out)
+        .expect("a gzip artifact decompresses");
+    out
+}
 
 #[test]
+#[ignore = "needs systemd-analyze, shellcheck, cloud-init and python3-jsonschema: run `make test`"]
 fn golden_artifacts_pass_the_real_validators() {
-    let script = repo().join("../shared/conformance/check-artifacts");
-    let install = "install the validators: run `../shared/conformance/check-artifacts --install` (from the repository root, as root)";
-    assert!(script.is_file(), "{} is missing; {install}", script.display());
-
     // One validator run per folder, in parallel: they are slow (systemd-analyze, shellcheck).
     let examples = Example::all();
     let runs: Vec<_> = examples
         .iter()
         .map(|example| {
-            let script = script.clone();
             let dir = example.golden.clone();
-            std::thread::spawn(move || {
-                Command::new(&script)
-                    .args(["-q", "--max-exposure", &MAX_EXPOSURE.to_string()])
-                    .arg(&dir)
-                    .output()
-                    .unwrap_or_else(|e| panic!("cannot run {}: {e}", script.display()))
-            })
+            std::thread::spawn(move || Report::of(&dir, MAX_EXPOSURE))
         })
         .collect();
 
     let mut failures = Vec::new();
     for (example, run) in examples.iter().zip(runs) {
-        let output = run.join().expect("validator thread");
-        let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
-        let report = format!("{stdout}{}", String::from_utf8_lossy(&output.stderr));
-        match output.status.code() {
-            Some(0) => {}
-            Some(2) => panic!("a validator or reference schema is missing; {install}\n{report}"),
-            _ => {
-                failures.push(format!("golden/{}:\n{report}", example.name));
-                continue;
-            }
+        let report = run.join().expect("validator thread").tools_present();
+        let stdout = &report.stdout;
+        if report.code != 0 {
+            failures.push(format!("golden/{}:\n{stdout}", example.name));
+            continue;
         }
+        let passed = report.passes();
+        let artifacts = example.artifacts();
+        // A gzip'd artifact is checked (and named) as what it decompresses to,
+        // so the readable user-data and the delivered one share a name.
+        let named = |artifact: &Artifact| {
+            artifact
+                .file
+                .strip_suffix(".gz")
+                .unwrap_or(&artifact.file)
+                .to_owned()
+        };
         // Every artifact was really checked (nothing passes by being skipped) ...
-        for artifact in example.artifacts() {
-            // A gzip'd artifact is checked (and named) as what it decompresses to.
-            let name = artifact.file.strip_suffix(".gz").unwrap_or(&artifact.file);
-            let checked = stdout
-                .lines()
-                .any(|l| l.starts_with("PASS ") && l.split_whitespace().nth(2) == Some(name));
-            if !checked {
+        for artifact in &artifacts {
+            let name = named(artifact);
+            let name = name.as_str();
+            let copies = artifacts.iter().filter(|a| named(a) == name).count();
+            if !passed.iter().any(|(label, _)| *label == name) {
                 failures.push(format!(
-                    "golden/{}/{}: no PASS line\n{report}",
+                    "golden/{}/{}: no PASS line\n{stdout}",
+                    example.name, artifact.file
+                ));
+            }
+            // ... and so was each file a script writes with a heredoc (user-data
+            // carries the unit, the build script and the CloudWatch config).
+            let bytes = plain(artifact);
+            let written = String::from_utf8_lossy(&bytes)
+                .lines()
+                .filter(|l| l.starts_with("cat > ") && l.contains(" <<'"))
+                .count();
+            let embedded = passed
+                .iter()
+                .filter(|(label, _)| label.starts_with(&format!("{name}:")))
+                .count();
+            if embedded != written * copies {
+                failures.push(format!(
+                    "golden/{}/{}: {written} heredoc artifacts, {embedded} PASS lines for them\n{stdout}",
                     example.name, artifact.file
                 ));
             }
         }
-        // ... and every service's exposure is within the limit (timers have none).
-        for line in stdout
-            .lines()
-            .filter(|l| l.starts_with("PASS unit ") && !l.contains("exposure=n/a"))
-        {
-            let exposure = line
-                .split_whitespace()
-                .find_map(|w| w.strip_prefix("exposure="))
-                .and_then(|x| x.parse::<f64>().ok());
-            match exposure {
-                Some(x) if x <= MAX_EXPOSURE => {}
-                _ => failures.push(format!(
-                    "golden/{}: exposure over {MAX_EXPOSURE}: {line}",
-                    example.name
-                )),
+        // ... and the validator held every service to the exposure limit.
+        for (_, line) in passed.iter().filter(|(label, _)| label.ends_with(".service")) {
+            if !line.contains(&format!("(max {MAX_EXPOSURE})")) {
+                failures.push(format!("golden/{}: no exposure limit in {line}", example.name));
             }
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// The validator fails what it must: it is what tells CI an artifact is wrong.
+#[test]
+#[ignore = "needs systemd-analyze, shellcheck, cloud-init and python3-jsonschema: run `make test`"]
+fn the_validator_fails_broken_and_unknown_artifacts() {
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let write = |name: &str, text: &[u8]| std::fs::write(dir.path().join(name), text).expect("write");
+    let unit = std::fs::read_to_string(repo().join("golden/minimal/hello.service")).expect("a golden unit");
+    let script = std::fs::read(repo().join("golden/minimal/hello-build.sh")).expect("a golden script");
+    write("hello-build.sh", &script);
+    write("hello.service", unit.as_bytes());
+    write(
+        "typo.service",
+        unit.replace("TimeoutStopSec=", "TimeoutStopSecs=").as_bytes(),
+    );
+    // The unit without its sandbox: what the exposure bar is there to catch.
+    let sandbox =
+        unit.find("UMask=").expect("a sandbox")..unit.find("[Install]").expect("an install section");
+    write(
+        "unsafe.service",
+        format!("{}{}", &unit[..sandbox.start], &unit[sandbox.end..]).as_bytes(),
+    );
+    write("warning.sh", b"#!/bin/bash\nrm -rf $1/*\n");
+    write(
+        "cloudwatch.json",
+        br#"{"logs": {"logs_collected": {"files": {"collect_list": [{"file_path": 5}]}}}}"#,
+    );
+    write("misspelt.json", br#"{"agent": {}, "log": {}}"#);
+    write("other.json", br#"{"name": "not an agent config"}"#);
+    write("config.yaml", b"#cloud-config\nruncmd: 5\n");
+    write("notes.txt", b"hello\n");
+    write("broken.gz", b"not gzip\n");
+    write(
+        "user-data.sh",
+        b"#!/bin/bash\ncat > /etc/systemd/system/x.service <<EOF\n[Service]\nExecStart=/bin/echo $HOME\nEOF\n",
+    );
+    write(".hidden", b"bookkeeping\n");
+
+    let report = Report::of(dir.path(), MAX_EXPOSURE).tools_present();
+    let stdout = &report.stdout;
+    assert_eq!(report.code, 1, "{stdout}");
+    let fails = |label: &str, why: &str| {
+        stdout
+            .lines()
+            .any(|l| l.starts_with("FAIL ") && l.split_whitespace().nth(2) == Some(label) && l.contains(why))
+    };
+    for (label, why) in [
+        ("typo.service", "Unknown key 'TimeoutStopSecs'"),
+        ("unsafe.service", "above the maximum 2.0"),
+        ("warning.sh", "SC2115"),
+        ("cloudwatch.json", "5 is not of type 'string'"),
+        ("misspelt.json", "/log: not a section"),
+        ("other.json", "not a CloudWatch agent config"),
+        ("config.yaml", "runcmd: 5 is not of type 'array'"),
+        ("notes.txt", "no check for this kind of file"),
+        ("broken.gz", "does not decompress"),
+        ("user-data.sh:2:/etc/systemd/system/x.service", "unquoted heredoc"),
+    ] {
+        assert!(
+            fails(label, why),
+            "no FAIL line for {label} with {why:?}:\n{stdout}"
+        );
+    }
+    let passed: Vec<&str> = report.passes().into_iter().map(|(label, _)| label).collect();
+    assert_eq!(
+        passed,
+        ["hello-build.sh", "hello.service", "user-data.sh"],
+        "{stdout}"
+    );
+    assert!(stdout.contains("NOTE .hidden "), "{stdout}");
+    assert!(stdout.ends_with("3 passed, 10 failed\n"), "{stdout}");
 }

@@ -92,6 +92,7 @@ fn builds_started(sb: &Sandbox) -> Vec<String> {
 }
 
 #[test]
+#[ignore = "needs bubblewrap: run `make test`"]
 fn help_exits_0_and_documents_the_exit_codes() {
     let sb = project();
     let deployment = sb.deploy(&spec().built("api").text());
@@ -108,6 +109,7 @@ fn help_exits_0_and_documents_the_exit_codes() {
 }
 
 #[test]
+#[ignore = "needs bubblewrap: run `make test`"]
 fn an_unknown_command_is_a_usage_error() {
     let sb = project();
     let deployment = sb.deploy(&spec().built("api").text());
@@ -121,6 +123,7 @@ fn an_unknown_command_is_a_usage_error() {
 }
 
 #[test]
+#[ignore = "needs bubblewrap: run `make test`"]
 fn an_unknown_service_is_a_usage_error_and_builds_nothing() {
     let sb = project();
     let deployment = sb.deploy(&spec().built("api").built("worker").text());
@@ -134,6 +137,7 @@ fn an_unknown_service_is_a_usage_error_and_builds_nothing() {
 }
 
 #[test]
+#[ignore = "needs bubblewrap: run `make test`"]
 fn an_invalid_tag_is_a_usage_error() {
     let sb = project();
     let deployment = sb.deploy(&spec().built("api").text());
@@ -148,6 +152,7 @@ fn an_invalid_tag_is_a_usage_error() {
 }
 
 #[test]
+#[ignore = "needs bubblewrap: run `make test`"]
 fn a_build_streams_its_whole_output_to_its_log_and_to_stdout() {
     let sb = project();
     let deployment = sb.deploy(&spec().built("api").text());
@@ -198,6 +203,7 @@ fn a_build_streams_its_whole_output_to_its_log_and_to_stdout() {
 }
 
 #[test]
+#[ignore = "needs bubblewrap: run `make test`"]
 fn build_args_and_target_reach_docker_build_as_separate_words() {
     let sb = project();
     let tricky = r#"it's \"quoted\" $(touch $T/pwned) `touch $T/pwned2` and  two  spaces; echo $HOME"#;
@@ -253,6 +259,7 @@ fn build_args_and_target_reach_docker_build_as_separate_words() {
 }
 
 #[test]
+#[ignore = "needs bubblewrap: run `make test`"]
 fn sequential_builds_follow_the_spec_order() {
     let sb = project();
     let deployment = sb.deploy(&spec().built("zeta").built("alpha").built("mid").text());
@@ -267,6 +274,7 @@ fn sequential_builds_follow_the_spec_order() {
 }
 
 #[test]
+#[ignore = "needs bubblewrap: run `make test`"]
 fn a_failed_build_exits_2_and_stops_the_builds_after_it() {
     let sb = project();
     let deployment = sb.deploy(&spec().built("zeta").built("alpha").built("mid").text());
@@ -296,6 +304,7 @@ fn a_failed_build_exits_2_and_stops_the_builds_after_it() {
 }
 
 #[test]
+#[ignore = "needs bubblewrap: run `make test`"]
 fn a_build_that_hangs_is_killed_at_its_timeout() {
     let sb = project();
     let deployment = sb.deploy(
@@ -333,6 +342,7 @@ fn a_build_that_hangs_is_killed_at_its_timeout() {
 }
 
 #[test]
+#[ignore = "needs bubblewrap: run `make test`"]
 fn preflight_passes_when_everything_is_in_place() {
     let sb = project();
     sb.write("root/.dockerignore", "/vendor\nnode_modules/\n")
@@ -356,6 +366,7 @@ fn preflight_passes_when_everything_is_in_place() {
 }
 
 #[test]
+#[ignore = "needs bubblewrap: run `make test`"]
 fn preflight_exits_3_when_the_engine_does_not_answer() {
     let sb = project();
     let deployment = sb.deploy(&spec().built("api").text());
@@ -372,6 +383,7 @@ fn preflight_exits_3_when_the_engine_does_not_answer() {
 }
 
 #[test]
+#[ignore = "needs bubblewrap: run `make test`"]
 fn build_and_pull_exit_3_when_the_engine_does_not_answer() {
     let sb = project();
     let deployment = sb.deploy(
@@ -397,6 +409,7 @@ fn build_and_pull_exit_3_when_the_engine_does_not_answer() {
 }
 
 #[test]
+#[ignore = "needs bubblewrap: run `make test`"]
 fn preflight_exits_4_when_free_disk_is_below_min_free() {
     let sb = project();
     let deployment = sb.deploy(&spec().built("api").build("min-free disk=\"1000T\"").text());
@@ -409,6 +422,7 @@ fn preflight_exits_4_when_free_disk_is_below_min_free() {
 }
 
 #[test]
+#[ignore = "needs bubblewrap: run `make test`"]
 fn preflight_exits_4_when_a_required_path_is_missing() {
     let sb = project();
     let deployment = sb.deploy(
@@ -428,6 +442,7 @@ fn preflight_exits_4_when_a_required_path_is_missing() {
 }
 
 #[test]
+#[ignore = "needs bubblewrap: run `make test`"]
 fn preflight_exits_4_when_the_dockerignore_lacks_a_pattern_and_names_the_line_to_add() {
     let sb = project();
     sb.write("root/.dockerignore", "node_modules\n.git\n");
@@ -449,6 +464,7 @@ fn preflight_exits_4_when_the_dockerignore_lacks_a_pattern_and_names_the_line_to
 }
 
 #[test]
+#[ignore = "needs bubblewrap: run `make test`"]
 fn preflight_checks_the_dockerfile_specific_ignore_file_docker_reads_first() {
     let sb = project();
     sb.write("root/.dockerignore", "vendor/\nnode_modules/\n")
@@ -471,6 +487,7 @@ fn preflight_checks_the_dockerfile_specific_ignore_file_docker_reads_first() {
 }
 
 #[test]
+#[ignore = "needs bubblewrap: run `make test`"]
 fn preflight_exits_4_when_compose_expects_another_image_than_the_one_built() {
     let sb = project();
     let deployment = sb.deploy(&spec().built("api").text());
@@ -489,6 +506,7 @@ fn preflight_exits_4_when_compose_expects_another_image_than_the_one_built() {
 }
 
 #[test]
+#[ignore = "needs bubblewrap: run `make test`"]
 fn preflight_finds_the_built_image_among_those_of_its_dependencies() {
     let sb = project();
     let deployment = sb.deploy(&spec().built("api").text());
@@ -502,6 +520,7 @@ fn preflight_finds_the_built_image_among_those_of_its_dependencies() {
 }
 
 #[test]
+#[ignore = "needs bubblewrap: run `make test`"]
 fn preflight_exits_3_with_the_install_hint_when_compose_is_missing() {
     let sb = project();
     let deployment = sb.deploy(&spec().built("api").text());
@@ -518,6 +537,7 @@ fn preflight_exits_3_with_the_install_hint_when_compose_is_missing() {
 }
 
 #[test]
+#[ignore = "needs bubblewrap: run `make test`"]
 fn preflight_says_which_builder_the_builds_get() {
     let sb = project();
     let deployment = sb.deploy(&spec().built("api").text());
@@ -539,6 +559,7 @@ fn preflight_says_which_builder_the_builds_get() {
 }
 
 #[test]
+#[ignore = "needs bubblewrap: run `make test`"]
 fn preflight_exits_4_when_a_context_has_no_ignore_file() {
     let sb = project();
     let deployment = sb.deploy(&spec().built("api").build("ignored \"vendor/\"").text());
@@ -558,6 +579,7 @@ const LINKS: &str = r#"symlinks from="$T/shared" {
 }"#;
 
 #[test]
+#[ignore = "needs bubblewrap: run `make test`"]
 fn symlinks_link_existing_sources_and_handle_missing_ones_as_asked() {
     let sb = project();
     sb.write("shared/cmd/main.go", "package main\n")
@@ -602,6 +624,7 @@ fn symlinks_link_existing_sources_and_handle_missing_ones_as_asked() {
 }
 
 #[test]
+#[ignore = "needs bubblewrap: run `make test`"]
 fn a_missing_symlink_source_fails_preflight_by_default() {
     let sb = project();
     let deployment = sb.deploy(
@@ -627,6 +650,7 @@ fn a_missing_symlink_source_fails_preflight_by_default() {
 }
 
 #[test]
+#[ignore = "needs bubblewrap: run `make test`"]
 fn links_inside_a_build_context_are_copies_kept_up_to_date() {
     let sb = project();
     sb.write("shared/cmd/main.go", "package main\n")
@@ -673,6 +697,7 @@ fn links_inside_a_build_context_are_copies_kept_up_to_date() {
 }
 
 #[test]
+#[ignore = "needs bubblewrap: run `make test`"]
 fn a_real_directory_at_a_link_target_is_refused() {
     let sb = project();
     sb.write("shared/cmd/main.go", "package main\n")
@@ -727,6 +752,7 @@ fn health_spec() -> String {
 }
 
 #[test]
+#[ignore = "needs bubblewrap: run `make test`"]
 fn health_passes_when_every_service_runs_and_the_url_answers() {
     let sb = project();
     let deployment = sb.deploy(&health_spec());
@@ -752,6 +778,7 @@ fn health_passes_when_every_service_runs_and_the_url_answers() {
 }
 
 #[test]
+#[ignore = "needs bubblewrap: run `make test`"]
 fn health_exits_5_naming_the_service_that_is_not_running() {
     let sb = project();
     let deployment = sb.deploy(&health_spec());
@@ -781,6 +808,7 @@ fn health_exits_5_naming_the_service_that_is_not_running() {
 }
 
 #[test]
+#[ignore = "needs bubblewrap: run `make test`"]
 fn health_uses_the_containers_own_healthchecks() {
     let sb = project();
     let deployment = sb.deploy(&health_spec());
@@ -807,6 +835,7 @@ fn health_uses_the_containers_own_healthchecks() {
 }
 
 #[test]
+#[ignore = "needs bubblewrap: run `make test`"]
 fn health_fails_a_container_that_keeps_restarting() {
     let sb = project();
     let deployment = sb.deploy(&health_spec());
@@ -826,6 +855,7 @@ fn health_fails_a_container_that_keeps_restarting() {
 }
 
 #[test]
+#[ignore = "needs bubblewrap: run `make test`"]
 fn health_exits_5_naming_the_url_that_answers_wrong() {
     let sb = project();
     let deployment = sb.deploy(&health_spec());
@@ -840,6 +870,7 @@ fn health_exits_5_naming_the_url_that_answers_wrong() {
 }
 
 #[test]
+#[ignore = "needs bubblewrap: run `make test`"]
 fn build_logs_fall_back_when_the_log_dir_cannot_be_created() {
     let sb = project();
     sb.write("blocker", "a regular file, so nothing can be created under it\n");
@@ -862,6 +893,7 @@ fn build_logs_fall_back_when_the_log_dir_cannot_be_created() {
 }
 
 #[test]
+#[ignore = "needs bubblewrap: run `make test`"]
 fn parallel_builds_run_at_most_max_at_once_and_every_one_is_reported() {
     let sb = project();
     let names = ["s1", "s2", "s3", "s4", "s5"];
@@ -905,6 +937,7 @@ fn parallel_builds_run_at_most_max_at_once_and_every_one_is_reported() {
 }
 
 #[test]
+#[ignore = "needs bubblewrap: run `make test`"]
 fn a_failed_parallel_build_fails_the_run_after_every_build_is_reported() {
     let sb = project();
     let deployment = sb.deploy(
@@ -929,6 +962,7 @@ fn a_failed_parallel_build_fails_the_run_after_every_build_is_reported() {
 }
 
 #[test]
+#[ignore = "needs bubblewrap: run `make test`"]
 fn the_first_attempt_runs_without_cache_and_every_later_build_uses_it() {
     let sb = project();
     let deployment = sb.deploy(
@@ -986,6 +1020,7 @@ fn the_first_attempt_runs_without_cache_and_every_later_build_uses_it() {
 }
 
 #[test]
+#[ignore = "needs bubblewrap: run `make test`"]
 fn skip_unchanged_skips_a_build_whose_inputs_did_not_change() {
     let sb = project();
     sb.write("root/.dockerignore", "vendor/\n");
@@ -1071,6 +1106,7 @@ fn fingerprinted(sb: &Sandbox) -> impl Fn(&str) -> &'static str + '_ {
 }
 
 #[test]
+#[ignore = "needs bubblewrap: run `make test`"]
 fn the_fingerprint_follows_the_ignore_file_as_the_engine_reads_it() {
     let sb = project();
     sb.write(
@@ -1099,6 +1135,7 @@ fn the_fingerprint_follows_the_ignore_file_as_the_engine_reads_it() {
 }
 
 #[test]
+#[ignore = "needs bubblewrap: run `make test`"]
 fn the_fingerprint_sees_modes_and_links_as_the_engine_sends_them() {
     use std::os::unix::fs::{PermissionsExt, symlink};
     let sb = project();
@@ -1121,6 +1158,7 @@ fn the_fingerprint_sees_modes_and_links_as_the_engine_sends_them() {
 }
 
 #[test]
+#[ignore = "needs bubblewrap: run `make test`"]
 fn a_context_that_cannot_be_read_is_built_and_says_why_it_cannot_be_skipped() {
     use std::os::unix::fs::PermissionsExt;
     let sb = project();
@@ -1146,6 +1184,7 @@ fn a_context_that_cannot_be_read_is_built_and_says_why_it_cannot_be_skipped() {
 }
 
 #[test]
+#[ignore = "needs bubblewrap: run `make test`"]
 fn a_second_build_waits_for_the_lock_and_never_overlaps_the_first() {
     let sb = project();
     let deployment = sb.deploy(
@@ -1187,6 +1226,7 @@ fn a_second_build_waits_for_the_lock_and_never_overlaps_the_first() {
 }
 
 #[test]
+#[ignore = "needs bubblewrap: run `make test`"]
 fn pull_pulls_every_external_image() {
     let sb = project();
     let deployment = sb.deploy(
@@ -1224,6 +1264,7 @@ fn pull_spec() -> String {
 }
 
 #[test]
+#[ignore = "needs bubblewrap: run `make test`"]
 fn an_unreachable_registry_does_not_hold_back_an_image_already_here() {
     let sb = project();
     let deployment = sb.deploy(&pull_spec());
@@ -1242,6 +1283,7 @@ fn an_unreachable_registry_does_not_hold_back_an_image_already_here() {
 }
 
 #[test]
+#[ignore = "needs bubblewrap: run `make test`"]
 fn a_pull_that_fails_is_retried_until_its_limit_then_exits_2() {
     let sb = project();
     let deployment = sb.deploy(&pull_spec());
@@ -1281,6 +1323,7 @@ fn stop_spec(timeouts: &str, health: &str) -> String {
 }
 
 #[test]
+#[ignore = "needs bubblewrap: run `make test`"]
 fn stop_leaves_each_service_its_own_grace_period_unless_the_spec_sets_one() {
     let sb = project();
     let own = sb.deploy(&stop_spec("stop \"2m\"", ""));
@@ -1305,6 +1348,7 @@ fn stop_leaves_each_service_its_own_grace_period_unless_the_spec_sets_one() {
 }
 
 #[test]
+#[ignore = "needs bubblewrap: run `make test`"]
 fn a_stop_that_outlasts_its_limit_kills_and_removes_what_is_left() {
     let sb = project();
     let deployment = sb.deploy(&stop_spec("stop \"2s\"", ""));
@@ -1327,6 +1371,7 @@ fn a_stop_that_outlasts_its_limit_kills_and_removes_what_is_left() {
 }
 
 #[test]
+#[ignore = "needs bubblewrap: run `make test`"]
 fn a_failed_health_check_keeps_the_containers_when_the_spec_says_so() {
     let sb = project();
     let keep = sb.deploy(&stop_spec("stop \"2m\"", "on-failure \"keep\""));
@@ -1352,6 +1397,7 @@ fn a_failed_health_check_keeps_the_containers_when_the_spec_says_so() {
 }
 
 #[test]
+#[ignore = "needs bubblewrap: run `make test`"]
 fn only_the_newest_tags_and_build_logs_are_kept() {
     let sb = project();
     let deployment = sb.deploy(

@@ -10,6 +10,10 @@
 //!   test targets (`tests/common/outcome.rs`).
 //!
 //! The stubs are in `tests/behaviour/stubs/`; each records its argv.
+//!
+//! Every test here needs bubblewrap (and `podman` podman), so plain `cargo
+//! test` lists them as ignored; `make test` installs both and runs them with
+//! `cargo test -- --include-ignored`, where a missing tool fails the test.
 
 mod build_script;
 #[allow(dead_code)] // not every shared assertion is used here

@@ -21,10 +21,11 @@ fn storage_options(sb: &Sandbox) -> Vec<String> {
 }
 
 #[test]
+#[ignore = "needs bubblewrap and podman: run `make test`"]
 fn podman_really_builds_an_image_and_logs_its_whole_output() {
     assert!(
         Path::new(PODMAN).exists(),
-        "{PODMAN} is missing: install podman (apt-get install podman; CI installs it) to run the real build test"
+        "{PODMAN} is missing: install podman (as root: `make tools`, or apt-get install podman) to run the real build test"
     );
     let sb = Sandbox::new();
     sb.write("root/docker-compose.yml", "services: {}\n")

@@ -76,7 +76,7 @@ fn require_bwrap() {
     if let Err(why) = result {
         panic!(
             "the behaviour tests run generated scripts under bubblewrap, which is not usable here: {why}\n\
-             install it (apt-get install bubblewrap) and run the tests as root or with user namespaces enabled"
+             install it (as root: `make tools`, or apt-get install bubblewrap) and run the tests as root or with user namespaces enabled"
         );
     }
 }

@@ -144,6 +144,7 @@ fn bootstrapped() -> Bootstrapped {
 }
 
 #[test]
+#[ignore = "needs bubblewrap: run `make test`"]
 fn a_host_is_bootstrapped_step_by_step_and_ends_healthy() {
     let Bootstrapped { sb, run, .. } = bootstrapped();
     run.last_line_has("user-data: done in")
@@ -215,6 +216,7 @@ fn a_host_is_bootstrapped_step_by_step_and_ends_healthy() {
 }
 
 #[test]
+#[ignore = "needs bubblewrap: run `make test`"]
 fn the_repository_is_checked_then_cloned_on_its_branch_with_the_token_from_ssm() {
     let Bootstrapped { sb, run, .. } = bootstrapped();
     let calls = sb.calls();
@@ -261,6 +263,7 @@ fn the_repository_is_checked_then_cloned_on_its_branch_with_the_token_from_ssm()
 }
 
 #[test]
+#[ignore = "needs bubblewrap: run `make test`"]
 fn the_units_the_build_script_and_the_cloudwatch_config_are_installed_as_rendered() {
     let Bootstrapped { sb, artifacts, .. } = bootstrapped();
     let installed = |path: &str| std::fs::read(sb.host_path(path)).unwrap_or_else(|e| panic!("{path}: {e}"));
@@ -278,6 +281,7 @@ fn the_units_the_build_script_and_the_cloudwatch_config_are_installed_as_rendere
 }
 
 #[test]
+#[ignore = "needs bubblewrap: run `make test`"]
 fn the_env_file_holds_exactly_the_ssm_value_for_root_only() {
     let Bootstrapped { sb, .. } = bootstrapped();
     assert_eq!(sb.read("srv/app/.env"), format!("{ENV_TEXT}\n"));
@@ -285,6 +289,7 @@ fn the_env_file_holds_exactly_the_ssm_value_for_root_only() {
 }
 
 #[test]
+#[ignore = "needs bubblewrap: run `make test`"]
 fn the_token_never_leaves_the_credential_helper() {
     let Bootstrapped { sb, run, .. } = bootstrapped();
     run.stdout_lacks(TOKEN);
@@ -325,6 +330,7 @@ fn clone_retry_delays(retry: &str, failures: &str) -> (Outcome, Vec<String>, usi
 }
 
 #[test]
+#[ignore = "needs bubblewrap: run `make test`"]
 fn a_failing_clone_is_retried_with_exponential_backoff() {
     let (run, delays, clones) =
         clone_retry_delays(r#"retry attempts=3 delay="1s" backoff="exponential""#, "2");
@@ -342,6 +348,7 @@ fn a_failing_clone_is_retried_with_exponential_backoff() {
 }
 
 #[test]
+#[ignore = "needs bubblewrap: run `make test`"]
 fn a_failing_clone_is_retried_with_linear_backoff() {
     let (run, delays, clones) = clone_retry_delays(r#"retry attempts=4 delay="2s" backoff="linear""#, "3");
     run.status(0);
@@ -350,6 +357,7 @@ fn a_failing_clone_is_retried_with_linear_backoff() {
 }
 
 #[test]
+#[ignore = "needs bubblewrap: run `make test`"]
 fn a_failing_clone_is_retried_with_constant_backoff() {
     let (run, delays, clones) = clone_retry_delays(r#"retry attempts=4 delay="3s" backoff="constant""#, "3");
     run.status(0);
@@ -358,6 +366,7 @@ fn a_failing_clone_is_retried_with_constant_backoff() {
 }
 
 #[test]
+#[ignore = "needs bubblewrap: run `make test`"]
 fn a_clone_that_keeps_failing_stops_the_bootstrap() {
     let sb = host();
     let deployment = sb.deploy(&default_spec());
@@ -387,6 +396,7 @@ fn a_clone_that_keeps_failing_stops_the_bootstrap() {
 }
 
 #[test]
+#[ignore = "needs bubblewrap: run `make test`"]
 fn docker_is_polled_until_it_answers() {
     let sb = host();
     let deployment = sb.deploy(&default_spec());
@@ -405,6 +415,7 @@ fn docker_is_polled_until_it_answers() {
 }
 
 #[test]
+#[ignore = "needs bubblewrap: run `make test`"]
 fn docker_that_never_answers_fails_after_docker_wait() {
     let sb = host();
     let deployment = sb.deploy(&default_spec());
@@ -431,6 +442,7 @@ fn docker_that_never_answers_fails_after_docker_wait() {
 /// Regression: each poll could take 10s, so a `docker info` that hangs
 /// stretched docker-wait up to six-fold.
 #[test]
+#[ignore = "needs bubblewrap: run `make test`"]
 fn a_docker_client_that_hangs_cannot_stretch_docker_wait() {
     let sb = host();
     let deployment = sb.deploy(&host_spec(
@@ -483,6 +495,7 @@ fn refused_token(token: &str, server_token: &str, message: &str) -> Sandbox {
 }
 
 #[test]
+#[ignore = "needs bubblewrap: run `make test`"]
 fn an_empty_token_stops_before_cloning() {
     let sb = refused_token(
         "",
@@ -493,6 +506,7 @@ fn an_empty_token_stops_before_cloning() {
 }
 
 #[test]
+#[ignore = "needs bubblewrap: run `make test`"]
 fn a_token_with_a_space_stops_before_cloning() {
     let sb = refused_token(
         "ghp_first half",
@@ -503,6 +517,7 @@ fn a_token_with_a_space_stops_before_cloning() {
 }
 
 #[test]
+#[ignore = "needs bubblewrap: run `make test`"]
 fn a_token_the_remote_rejects_stops_before_cloning() {
     let sb = refused_token(
         "ghp_ExpiredTokenLongEnough",
@@ -522,6 +537,7 @@ fn a_token_the_remote_rejects_stops_before_cloning() {
 }
 
 #[test]
+#[ignore = "needs bubblewrap: run `make test`"]
 fn package_installs_are_retried() {
     let sb = host();
     let deployment = sb.deploy(&default_spec());
@@ -537,6 +553,7 @@ fn package_installs_are_retried() {
 }
 
 #[test]
+#[ignore = "needs bubblewrap: run `make test`"]
 fn packages_that_never_install_stop_the_bootstrap() {
     let sb = host();
     let deployment = sb.deploy(&default_spec());
@@ -550,6 +567,7 @@ fn packages_that_never_install_stop_the_bootstrap() {
 }
 
 #[test]
+#[ignore = "needs bubblewrap: run `make test`"]
 fn an_env_file_in_the_repository_is_replaced_and_made_private() {
     let sb = host();
     sb.write("upstream/.env", "STALE=1\n");
@@ -563,6 +581,7 @@ fn an_env_file_in_the_repository_is_replaced_and_made_private() {
 /// Regression: the env-file was written in a subshell without creating its
 /// folder, so a missing folder failed the bootstrap with two FAILED lines.
 #[test]
+#[ignore = "needs bubblewrap: run `make test`"]
 fn an_env_file_in_a_folder_the_repository_lacks_is_written() {
     let sb = host();
     let deployment = sb.deploy(&host_spec(
@@ -577,6 +596,7 @@ fn an_env_file_in_a_folder_the_repository_lacks_is_written() {
 }
 
 #[test]
+#[ignore = "needs bubblewrap: run `make test`"]
 fn an_unreadable_env_parameter_stops_the_bootstrap() {
     let sb = Sandbox::new();
     sb.write("upstream/Dockerfile", "FROM scratch\n")
@@ -597,6 +617,7 @@ fn an_unreadable_env_parameter_stops_the_bootstrap() {
 }
 
 #[test]
+#[ignore = "needs bubblewrap: run `make test`"]
 fn a_unit_that_does_not_start_shows_the_journal_and_fails() {
     let sb = host();
     let deployment = sb.deploy(&default_spec());
@@ -614,6 +635,7 @@ fn a_unit_that_does_not_start_shows_the_journal_and_fails() {
 }
 
 #[test]
+#[ignore = "needs bubblewrap: run `make test`"]
 fn an_unhealthy_deployment_fails_the_bootstrap() {
     let sb = host();
     let deployment = sb.deploy(&default_spec());
@@ -632,6 +654,7 @@ fn an_unhealthy_deployment_fails_the_bootstrap() {
 /// Regression: a failing command substitution printed a FAILED line from its
 /// subshell while the bootstrap went on and succeeded.
 #[test]
+#[ignore = "needs bubblewrap: run `make test`"]
 fn a_clone_without_a_head_fails_once_and_stops() {
     let sb = host();
     let deployment = sb.deploy(&default_spec());
@@ -645,6 +668,7 @@ fn a_clone_without_a_head_fails_once_and_stops() {
 }
 
 #[test]
+#[ignore = "needs bubblewrap: run `make test`"]
 fn docker_that_does_not_start_stops_the_bootstrap() {
     let sb = host();
     let deployment = sb.deploy(&default_spec());
@@ -657,6 +681,7 @@ fn docker_that_does_not_start_stops_the_bootstrap() {
 }
 
 #[test]
+#[ignore = "needs bubblewrap: run `make test`"]
 fn a_missing_cloudwatch_agent_stops_the_bootstrap_before_cloning() {
     let sb = host();
     let deployment = sb.deploy(&default_spec());
@@ -673,6 +698,7 @@ fn a_missing_cloudwatch_agent_stops_the_bootstrap_before_cloning() {
 }
 
 #[test]
+#[ignore = "needs bubblewrap: run `make test`"]
 fn a_public_repository_is_cloned_without_a_token() {
     let sb = host();
     let spec = default_spec().replace(r#" token="ssm:/app/github-token""#, "");
@@ -711,6 +737,7 @@ fn a_public_repository_is_cloned_without_a_token() {
 }
 
 #[test]
+#[ignore = "needs bubblewrap: run `make test`"]
 fn an_existing_clone_is_fetched_and_checked_out_instead_of_cloned_again() {
     let sb = host();
     sb.write("srv/app/.git/config", "[core]\n")
@@ -747,6 +774,7 @@ fn an_existing_clone_is_fetched_and_checked_out_instead_of_cloned_again() {
 }
 
 #[test]
+#[ignore = "needs bubblewrap: run `make test`"]
 fn a_root_that_is_not_a_clone_is_left_alone_and_stops_the_bootstrap() {
     let sb = host();
     sb.write("srv/app/precious.txt", "not a clone\n");
@@ -764,6 +792,7 @@ fn a_root_that_is_not_a_clone_is_left_alone_and_stops_the_bootstrap() {
 }
 
 #[test]
+#[ignore = "needs bubblewrap: run `make test`"]
 fn a_host_without_repository_cloudwatch_or_secrets_only_installs_and_starts() {
     let sb = Sandbox::new();
     sb.write("srv/app/docker-compose.yml", "services: {}\n")

@@ -14,6 +14,10 @@
 //!   check that the reader reads units as `systemd-analyze verify` does.
 //! - `hostile`, `kdl`, `probe`: generators, spec text, and bash probes.
 //!
+//! The sandboxed cases need bubblewrap and the comparisons with systemd need
+//! `systemd-analyze`: plain `cargo test` lists them as ignored, with the
+//! reason, and `make test` runs them.
+//!
 //! Case counts are fixed so a run is reproducible and fits CI;
 //! `DEPLOYC_PROPTEST_SCALE=N` multiplies them for a longer local run. Failures
 //! are not persisted: a failure worth keeping becomes a test in `regressions`.

@@ -200,6 +200,7 @@ proptest! {
     #![proptest_config(config(cases(120)))]
 
     #[test]
+    #[ignore = "needs bubblewrap: run `make test`"]
     fn hostile_values_arrive_at_the_commands_intact(case in run_case()) {
         run(&case)?;
     }
@@ -209,6 +210,7 @@ proptest! {
     #![proptest_config(config(cases(32)))]
 
     #[test]
+    #[ignore = "needs bubblewrap: run `make test`"]
     fn hostile_values_arrive_at_the_bootstrap_commands_intact(case in bootstrap_case()) {
         bootstrap(&case)?;
     }

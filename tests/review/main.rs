@@ -14,6 +14,9 @@
 //! - `support`: the fluent helpers (`Spec`, `Sandbox`, `Folder`, `Deployc`).
 //! - `driver`, `outcome`: the `Deployc` driver, what a run produced and its
 //!   assertions, shared with the other test targets (`tests/common/`).
+//!
+//! The `safety` tests that make a folder read-only (for root) or full use
+//! bubblewrap: plain `cargo test` lists them as ignored, `make test` runs them.
 
 mod base;
 mod check;

@@ -530,7 +530,7 @@ impl Deployc {
             .into_iter()
             .find(|p| Path::new(p).exists())
             .unwrap_or_else(|| {
-                panic!("bwrap is not installed; these tests need it to make a folder read-only for root (apt-get install bubblewrap)")
+                panic!("bwrap is not installed; these tests need it to make a folder read-only for root (as root: `make tools`, or apt-get install bubblewrap)")
             });
         let mut wrapper: Vec<OsString> = vec![bwrap.into(), "--dev-bind".into(), "/".into(), "/".into()];
         for path in read_only {
