@@ -889,6 +889,10 @@ cmd_stop() {
         echo "stop: the health checks failed; the containers keep running for inspection (health on-failure \"keep\")"
         return
     fi
+    if ! command -v "$ENGINE" >/dev/null 2>&1; then
+        echo "stop: $ENGINE is not installed, so nothing of $COMPOSE_PROJECT runs"
+        return
+    fi
     engine_ready stop
     timeout --kill-after=5s "$STOP_LIMIT" "$ENGINE" compose "${COMPOSE_OPTIONS[@]}" down --remove-orphans \
         "${DOWN_OPTIONS[@]}" || status=$?

@@ -37,19 +37,28 @@ script_values() { # NAME: one value a line
     bash -c "$line"$'\n''for value in "${'"$1"'[@]}"; do printf "%s\n" "$value"; done'
 }
 
+# An example's spec, or one of the suite's own (tests/hosts/specs/NAME.kdl).
+spec_of() { # NAME
+    if [[ -f $EXAMPLES_DIR/$1.kdl ]]; then
+        echo "$EXAMPLES_DIR/$1.kdl"
+    else
+        echo "$HOSTS_DIR/specs/$1.kdl"
+    fi
+}
+
 render_example() { # NAME
     local dir=$RENDER_DIR/$1
     rm -rf "$dir"
-    mkdir -p "$RENDER_DIR"
-    "$DEPLOYC" render "$EXAMPLES_DIR/$1.kdl" -o "$dir" --color never >"$LOG_DIR/$1/render.log" 2>&1
+    mkdir -p "$RENDER_DIR" "$LOG_DIR/$1"
+    "$DEPLOYC" render "$(spec_of "$1")" -o "$dir" --color never >"$LOG_DIR/$1/render.log" 2>&1
 }
 
 load_example() { # NAME: after render_example
     EXAMPLE=$1
-    SPEC=$EXAMPLES_DIR/$1.kdl
+    SPEC=$(spec_of "$1")
     RENDERED=$RENDER_DIR/$1
     # Every unit deployc rendered; the deployment's own is the one that stays active.
-    mapfile -t UNITS < <(cd "$RENDERED" && ls -- *.service *.timer 2>/dev/null)
+    mapfile -t UNITS < <(find "$RENDERED" -maxdepth 1 \( -name '*.service' -o -name '*.timer' \) -printf '%f\n' | sort)
     local -a units
     mapfile -t units < <(cd "$RENDERED" && grep -lx 'RemainAfterExit=yes' -- *.service)
     ((${#units[@]} == 1)) || die "$RENDERED holds ${#units[@]} units with RemainAfterExit=yes, expected one"

