@@ -6,7 +6,7 @@
 #   make golden           refresh golden/ from examples/
 #   make install          deployc, its manual page and shell completions under PREFIX
 #   make bench            whole-process benchmarks (benches/run)
-#   make test-hosts       end-to-end tests on real hosts (tests/hosts/run, to come)
+#   make test-hosts       only the end-to-end tests on real hosts (tests/hosts/run)
 
 PREFIX ?= /usr/local
 # The highest systemd-analyze security exposure a rendered unit may have.
@@ -16,13 +16,15 @@ VALIDATOR := tests/validators/check-artifacts
 .PHONY: test tools validate golden install bench test-hosts
 
 # Plain `cargo test` leaves out the tests that need root-installed tools (each
-# says which); here they run, and a missing tool fails them.
+# says which); here they run, and a missing tool fails them. Last, every example
+# runs under a real systemd and Docker engine (tests/hosts/README.md).
 test: tools
 	cargo fmt --check
 	cargo clippy --all-targets --locked -- -D warnings
 	cargo test --locked -- --include-ignored
 	status=0; for dir in golden/*/; do $(VALIDATOR) --max-exposure $(MAX_EXPOSURE) "$$dir" || status=1; done; exit $$status
 	cargo run -q --locked -- diff examples/*.kdl -o golden --stat
+	tests/hosts/run
 
 tools:
 	scripts/install-tools
@@ -38,7 +40,7 @@ install:
 	cargo install --locked --path . --root "$(PREFIX)"
 	install -d "$(PREFIX)/share/man/man1" "$(PREFIX)/share/bash-completion/completions" \
 		"$(PREFIX)/share/zsh/site-functions" "$(PREFIX)/share/fish/vendor_completions.d"
-	"$(PREFIX)/bin/deployc" man > "$(PREFIX)/share/man/man1/deployc.1"
+	"$(PREFIX)/bin/deployc" man --out-dir "$(PREFIX)/share/man/man1"
 	"$(PREFIX)/bin/deployc" completions bash > "$(PREFIX)/share/bash-completion/completions/deployc"
 	"$(PREFIX)/bin/deployc" completions zsh > "$(PREFIX)/share/zsh/site-functions/_deployc"
 	"$(PREFIX)/bin/deployc" completions fish > "$(PREFIX)/share/fish/vendor_completions.d/deployc.fish"
@@ -46,8 +48,6 @@ install:
 bench:
 	benches/run
 
-# End-to-end tests on real hosts: the suite will be tests/hosts/run. They need
-# machines to deploy to, so `make test` does not run them.
+# The end-to-end tests alone (root, CAP_SYS_ADMIN, no other dockerd).
 test-hosts:
-	@test -x tests/hosts/run || { echo 'make test-hosts: there is no host suite yet (tests/hosts/run)' >&2; exit 1; }
 	tests/hosts/run

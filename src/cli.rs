@@ -152,10 +152,16 @@ enum Command {
     #[command(after_help = "Example:\n  deployc completions bash > /etc/bash_completion.d/deployc")]
     Completions { shell: clap_complete::Shell },
     /// Print the manual page (roff).
-    #[command(after_help = "Examples:\n  deployc man | man -l -\n  deployc man check > deployc-check.1")]
+    #[command(
+        after_help = "Examples:\n  deployc man | man -l -\n  deployc man check > deployc-check.1\n  deployc man --out-dir /usr/local/share/man/man1"
+    )]
     Man {
         /// A command whose page to print, such as `check` (deployc-check(1)); without one, deployc(1).
+        #[arg(conflicts_with = "out_dir")]
         command: Option<String>,
+        /// Write every page, deployc(1) and one per command, into DIR instead.
+        #[arg(long, value_name = "DIR")]
+        out_dir: Option<PathBuf>,
     },
 }
 
@@ -378,16 +384,59 @@ fn run(cli: Cli) -> Exit {
             clap_complete::generate(shell, &mut Cli::command(), "deployc", &mut std::io::stdout());
             Exit::Success
         }
-        Command::Man { command } => man(&console, command.as_deref()),
+        Command::Man {
+            out_dir: Some(dir), ..
+        } => man_pages_into(&console, &dir),
+        Command::Man {
+            command,
+            out_dir: None,
+        } => man(&console, command.as_deref()),
     }
 }
 
 /// `man [COMMAND]`: deployc(1), or the deployc-COMMAND(1) page it refers to.
-fn man(console: &Console, command: Option<&str>) -> Exit {
+/// The command tree as the manual pages show it: each command named as
+/// deployc(1) refers to it (`deployc-check`), and clap's `help` command added,
+/// which deployc(1) lists too.
+fn manual_command() -> clap::Command {
     let mut deployc = Cli::command();
-    // Names each command's page as deployc(1) refers to it (`deployc-check`),
-    // and adds clap's `help` command, which deployc(1) lists too.
     deployc.build();
+    deployc
+}
+
+fn manual_page(page: clap::Command) -> clap_mangen::Man {
+    clap_mangen::Man::new(page).source(format!("deployc {}", env!("CARGO_PKG_VERSION")))
+}
+
+/// What `make install` uses: deployc(1) and a page per command, named as
+/// `man` looks them up (`deployc-check.1`). `help` has no page of its own.
+fn man_pages_into(console: &Console, dir: &Path) -> Exit {
+    let deployc = manual_command();
+    let pages = std::iter::once(deployc.clone()).chain(
+        deployc
+            .get_subcommands()
+            .filter(|c| c.get_name() != "help")
+            .cloned(),
+    );
+    for page in pages {
+        let man = manual_page(page);
+        match man.generate_to(dir) {
+            Ok(path) => console.result("created", &path.display().to_string()),
+            Err(e) => {
+                console.error(&format!(
+                    "cannot write {}: {}",
+                    dir.join(man.get_filename()).display(),
+                    io_reason(&e)
+                ));
+                return Exit::Io;
+            }
+        }
+    }
+    Exit::Success
+}
+
+fn man(console: &Console, command: Option<&str>) -> Exit {
+    let deployc = manual_command();
     let page = match command {
         None => deployc,
         Some(name) => match deployc.find_subcommand(name) {
@@ -405,11 +454,7 @@ fn man(console: &Console, command: Option<&str>) -> Exit {
             }
         },
     };
-    let source = format!("deployc {}", env!("CARGO_PKG_VERSION"));
-    match clap_mangen::Man::new(page)
-        .source(source)
-        .render(&mut std::io::stdout())
-    {
+    match manual_page(page).render(&mut std::io::stdout()) {
         Ok(()) => Exit::Success,
         Err(e) => {
             console.error(&format!("cannot write the manual: {}", io_reason(&e)));

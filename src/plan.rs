@@ -87,7 +87,17 @@ pub struct Units {
     pub deploy: UnitFile,
     pub monitor: Option<MonitorPlan>,
     /// Sends notifications for the unit whose `OnFailure=` started it.
-    pub notify: Option<UnitFile>,
+    pub notify: Option<NotifyUnit>,
+}
+
+/// A template unit, one instance per failed unit (`OnFailure=<prefix>%n.service`):
+/// systemd passes a failed unit's `MONITOR_*` variables only to a unit that one
+/// unit alone triggers, and the instance names the failed unit either way.
+#[derive(Clone, Debug, Serialize)]
+pub struct NotifyUnit {
+    pub file: UnitFile,
+    /// The template's name up to and including `@`.
+    pub instance_prefix: String,
 }
 
 impl Units {
@@ -97,7 +107,7 @@ impl Units {
         if let Some(monitor) = &self.monitor {
             all.extend([&monitor.service, &monitor.timer, &monitor.recover]);
         }
-        all.extend(&self.notify);
+        all.extend(self.notify.as_ref().map(|notify| &notify.file));
         all
     }
 }
@@ -876,10 +886,10 @@ pub fn plan(spec: &Spec, spec_file: &str) -> Plan {
                     within: h.within.to_string(),
                 })
             }),
-            notify: spec
-                .notify
-                .as_ref()
-                .map(|_| UnitFile::new(format!("{project}-notify.service"))),
+            notify: spec.notify.as_ref().map(|_| NotifyUnit {
+                file: UnitFile::new(format!("{project}-notify@.service")),
+                instance_prefix: format!("{project}-notify@"),
+            }),
         },
         notify,
         registries: spec

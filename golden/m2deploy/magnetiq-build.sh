@@ -9,7 +9,7 @@
 #   health             wait until every health check passes
 #   stop               stop and remove the containers, killing what outlives the stop timeout
 #   rollback           bring back the images that last passed the health checks, and check them
-#   notify             report the failure of the unit that started this one (OnFailure=)
+#   notify [UNIT]      report the failure of UNIT, which started this one (OnFailure=)
 #   help               show this text
 # Exit codes: 0 ok, 1 usage, 2 build or pull failed or timed out,
 #             3 container engine or compose unavailable, 4 preflight failed, 5 health check failed.
@@ -125,7 +125,7 @@ die() {
 }
 
 usage() {
-    printf '%s\n' "Usage: $SCRIPT preflight | build [SERVICE...] | pull | health | stop | rollback | notify | help" \
+    printf '%s\n' "Usage: $SCRIPT preflight | build [SERVICE...] | pull | health | stop | rollback | notify [UNIT] | help" \
         "Built services: ${BUILT[*]:-none}" \
         "Exit codes: 0 ok, 1 usage, 2 build or pull failed, 3 engine or compose unavailable, 4 preflight failed, 5 unhealthy"
 }
@@ -806,23 +806,26 @@ notify() {
     fi
 }
 
-# Run by OnFailure= of the project's units: which one failed, how, the last
-# failure the script recorded, and its last log lines.
+# Run by OnFailure= of the project's units, with the failed unit's name: which
+# one failed, how, the last failure the script recorded, and its last log lines.
 cmd_notify() {
-    local unit=${MONITOR_UNIT:-a unit of $PROJECT} result=${MONITOR_SERVICE_RESULT:-unknown} lines stage=''
+    local unit=${MONITOR_UNIT:-${1:-$UNIT}} result=${MONITOR_SERVICE_RESULT:-unknown} lines stage=''
     stage=$(cat -- "$LAST_FAILURE" 2>/dev/null) || stage=''
     if [[ -n ${MONITOR_INVOCATION_ID-} ]]; then
         lines=$(journalctl --no-pager --output=cat --lines=20 "_SYSTEMD_INVOCATION_ID=$MONITOR_INVOCATION_ID" 2>&1) || true
     else
-        lines=$(journalctl --no-pager --output=cat --lines=20 --unit="$UNIT" 2>&1) || true
+        lines=$(journalctl --no-pager --output=cat --lines=20 --unit="$unit" 2>&1) || true
     fi
+    # MONITOR_EXIT_* describe the main process, which ran fine when a stage
+    # before or after it failed: the recorded stage has that stage's exit.
+    [[ $result == exit-code ]] || result+=" (${MONITOR_EXIT_CODE:-?} ${MONITOR_EXIT_STATUS:-?})"
     case $unit in
         *-deploy.service) emf deploy 1 0 ;;
         *-monitor.service | *-recover.service) ;;
         *) emf start 1 0 ;;
     esac
     notify "$PROJECT: $unit failed on $(hostname)" "$(printf '%s\n' \
-        "unit:   $unit" "result: $result (${MONITOR_EXIT_CODE:-?} ${MONITOR_EXIT_STATUS:-?})" \
+        "unit:   $unit" "result: $result" \
         "stage:  ${stage:-not recorded}" "last lines:" "$lines")"
 }
 
@@ -868,7 +871,7 @@ main() {
     COMMAND=${1-}
     (($#)) && shift
     case $COMMAND in
-        preflight | pull | health | stop | rollback | notify)
+        preflight | pull | health | stop | rollback)
             (($# == 0)) || die 1 "$COMMAND takes no arguments"
             case $COMMAND in
                 preflight | pull | rollback) take_lock ;;
@@ -878,6 +881,10 @@ main() {
         build)
             take_lock
             cmd_build "$@"
+            ;;
+        notify)
+            (($# <= 1)) || die 1 "notify takes at most one unit"
+            cmd_notify "$@"
             ;;
         help | -h | --help) usage ;;
         *)

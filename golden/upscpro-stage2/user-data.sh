@@ -254,7 +254,7 @@ cat > /usr/local/libexec/deployc/upscpro-build.sh <<'DEPLOYC_BUILD_SCRIPT'
 #   stop               stop and remove the containers, killing what outlives the stop timeout
 #   rollback           bring back the images that last passed the health checks, and check them
 #   monitor            check the running deployment once, and bring back what is missing
-#   notify             report the failure of the unit that started this one (OnFailure=)
+#   notify [UNIT]      report the failure of UNIT, which started this one (OnFailure=)
 #   help               show this text
 # Exit codes: 0 ok, 1 usage, 2 build or pull failed or timed out,
 #             3 container engine or compose unavailable, 4 preflight failed, 5 health check failed.
@@ -371,7 +371,7 @@ die() {
 }
 
 usage() {
-    printf '%s\n' "Usage: $SCRIPT preflight | build [SERVICE...] | pull | health | stop | rollback | monitor | notify | help" \
+    printf '%s\n' "Usage: $SCRIPT preflight | build [SERVICE...] | pull | health | stop | rollback | monitor | notify [UNIT] | help" \
         "Built services: ${BUILT[*]:-none}" \
         "Exit codes: 0 ok, 1 usage, 2 build or pull failed, 3 engine or compose unavailable, 4 preflight failed, 5 unhealthy"
 }
@@ -1040,20 +1040,21 @@ notify() {
 }
 
 cmd_notify() {
-    local unit=${MONITOR_UNIT:-a unit of $PROJECT} result=${MONITOR_SERVICE_RESULT:-unknown} lines stage=''
+    local unit=${MONITOR_UNIT:-${1:-$UNIT}} result=${MONITOR_SERVICE_RESULT:-unknown} lines stage=''
     stage=$(cat -- "$LAST_FAILURE" 2>/dev/null) || stage=''
     if [[ -n ${MONITOR_INVOCATION_ID-} ]]; then
         lines=$(journalctl --no-pager --output=cat --lines=20 "_SYSTEMD_INVOCATION_ID=$MONITOR_INVOCATION_ID" 2>&1) || true
     else
-        lines=$(journalctl --no-pager --output=cat --lines=20 --unit="$UNIT" 2>&1) || true
+        lines=$(journalctl --no-pager --output=cat --lines=20 --unit="$unit" 2>&1) || true
     fi
+    [[ $result == exit-code ]] || result+=" (${MONITOR_EXIT_CODE:-?} ${MONITOR_EXIT_STATUS:-?})"
     case $unit in
         *-deploy.service) emf deploy 1 0 ;;
         *-monitor.service | *-recover.service) ;;
         *) emf start 1 0 ;;
     esac
     notify "$PROJECT: $unit failed on $(hostname)" "$(printf '%s\n' \
-        "unit:   $unit" "result: $result (${MONITOR_EXIT_CODE:-?} ${MONITOR_EXIT_STATUS:-?})" \
+        "unit:   $unit" "result: $result" \
         "stage:  ${stage:-not recorded}" "last lines:" "$lines")"
 }
 
@@ -1096,7 +1097,7 @@ main() {
     COMMAND=${1-}
     (($#)) && shift
     case $COMMAND in
-        preflight | pull | health | stop | rollback | monitor | notify)
+        preflight | pull | health | stop | rollback | monitor)
             (($# == 0)) || die 1 "$COMMAND takes no arguments"
             case $COMMAND in
                 preflight | pull | rollback) take_lock ;;
@@ -1106,6 +1107,10 @@ main() {
         build)
             take_lock
             cmd_build "$@"
+            ;;
+        notify)
+            (($# <= 1)) || die 1 "notify takes at most one unit"
+            cmd_notify "$@"
             ;;
         help | -h | --help) usage ;;
         *)
@@ -1123,12 +1128,9 @@ cat > /etc/systemd/system/upscpro.service <<'DEPLOYC_UNIT'
 # Why each sandboxing directive is safe for a Docker client: src/render/templates/unit.service.md in deployc.
 [Unit]
 Description=UPSC Pro stage 2 backend
-# Wants=, not Requires=: an engine restart (a package upgrade) must not stop and rebuild the stack;
-# the containers' own restart policies and the monitor bring them back.
 Wants=docker.service network-online.target
 After=docker.service network-online.target
-OnFailure=upscpro-notify.service
-# A start that keeps failing early stops after 3 tries instead of looping.
+OnFailure=upscpro-notify@%n.service
 StartLimitIntervalSec=1050
 StartLimitBurst=3
 
@@ -1150,17 +1152,12 @@ ExecStartPre=/usr/local/libexec/deployc/upscpro-build.sh build worker
 ExecStartPre=/usr/local/libexec/deployc/upscpro-build.sh pull
 ExecStart=/usr/bin/timeout --kill-after=10s 300 /usr/bin/docker compose --project-name upscpro --project-directory /opt/upscpro/upscapp-be --file /opt/upscpro/upscapp-be/docker-compose.yml --env-file /opt/upscpro/upscapp-be/.env up --detach --remove-orphans --no-build
 ExecStartPost=/usr/local/libexec/deployc/upscpro-build.sh health
-# There is no TimeoutReloadSec=: the reload bounds itself.
 ExecReload=/usr/bin/timeout --kill-after=10s 120 /usr/bin/docker compose --project-name upscpro --project-directory /opt/upscpro/upscapp-be --file /opt/upscpro/upscapp-be/docker-compose.yml --env-file /opt/upscpro/upscapp-be/.env up --detach --remove-orphans --no-build
-# After a stop and after a failed start alike, so a failed start leaves nothing running.
 ExecStopPost=/usr/local/libexec/deployc/upscpro-build.sh stop
-# Worst-case start: preflight 5m + build api 15m + build worker 15m + pull (1 image) 10m + up 5m + health 5m + slack 1m = 56m
 TimeoutStartSec=3360
-# Worst-case stop: down 2m + kill 30s + slack 15s = 2m45s
 TimeoutStopSec=165
 Restart=on-failure
 RestartSec=30
-# A usage or preflight failure needs a person; retrying it cannot help.
 RestartPreventExitStatus=1 4
 
 UMask=0027
@@ -1204,10 +1201,9 @@ cat > /etc/systemd/system/upscpro-deploy.service <<'DEPLOYC_UNIT_2'
 # containers keep serving, then brings up what changed and checks it; the downtime is `up` and health.
 [Unit]
 Description=UPSC Pro stage 2 backend: deploy a new version
-# Only a running deployment is updated: start upscpro.service first.
 Requisite=upscpro.service
 After=upscpro.service
-OnFailure=upscpro-notify.service
+OnFailure=upscpro-notify@%n.service
 
 [Service]
 Type=oneshot
@@ -1227,7 +1223,6 @@ ExecStartPre=/usr/local/libexec/deployc/upscpro-build.sh build worker
 ExecStartPre=/usr/local/libexec/deployc/upscpro-build.sh pull
 ExecStart=/usr/bin/timeout --kill-after=10s 300 /usr/bin/docker compose --project-name upscpro --project-directory /opt/upscpro/upscapp-be --file /opt/upscpro/upscapp-be/docker-compose.yml --env-file /opt/upscpro/upscapp-be/.env up --detach --remove-orphans --no-build
 ExecStartPost=/usr/local/libexec/deployc/upscpro-build.sh health
-# Worst-case deploy, as the start: preflight 5m + build api 15m + build worker 15m + pull (1 image) 10m + up 5m + health 5m + slack 1m = 56m
 TimeoutStartSec=3360
 
 UMask=0027
@@ -1269,7 +1264,7 @@ cat > /etc/systemd/system/upscpro-monitor.service <<'DEPLOYC_UNIT_3'
 [Unit]
 Description=UPSC Pro stage 2 backend: health monitor
 After=upscpro.service
-OnFailure=upscpro-recover.service upscpro-notify.service
+OnFailure=upscpro-recover.service upscpro-notify@%n.service
 
 [Service]
 Type=oneshot
@@ -1281,10 +1276,8 @@ Environment=COMPOSE_PROJECT_NAME=upscpro
 Environment=BUILDKIT_PROGRESS=plain
 StateDirectory=deployc/upscpro
 LogsDirectory=upscpro
-# A deployment that is not running, or still starting, is not checked.
 ExecCondition=/usr/bin/systemctl is-active --quiet upscpro.service
 ExecStart=/usr/local/libexec/deployc/upscpro-build.sh monitor
-# One check: the health timeout, an `up`, and slack.
 TimeoutStartSec=660
 
 UMask=0027
@@ -1327,7 +1320,6 @@ Description=UPSC Pro stage 2 backend: health check every 5m
 [Timer]
 OnActiveSec=300
 OnUnitActiveSec=300
-# Within a second of the interval: a recovery should not wait on the timer's default slack.
 AccuracySec=1s
 Unit=upscpro-monitor.service
 
@@ -1342,12 +1334,10 @@ cat > /etc/systemd/system/upscpro-recover.service <<'DEPLOYC_UNIT_5'
 Description=UPSC Pro stage 2 backend: restart after a failed recovery
 StartLimitIntervalSec=3600
 StartLimitBurst=3
-OnFailure=upscpro-notify.service
+OnFailure=upscpro-notify@%n.service
 
 [Service]
 Type=oneshot
-# Restarting a unit takes privileges this sandbox does not have: `+` runs this one command,
-# whose arguments are fixed, outside it. --no-block: the restart is the unit's own job.
 ExecStart=+/usr/bin/systemctl restart --no-block upscpro.service
 
 UMask=0027
@@ -1382,9 +1372,10 @@ SystemCallFilter=@system-service
 SystemCallFilter=~@privileged @resources
 SystemCallErrorNumber=EPERM
 DEPLOYC_UNIT_5
-cat > /etc/systemd/system/upscpro-notify.service <<'DEPLOYC_UNIT_6'
+cat > /etc/systemd/system/upscpro-notify@.service <<'DEPLOYC_UNIT_6'
 # Generated by deployc from upscpro-stage2.kdl. Do not edit: change the spec and run `deployc render`.
-# Started by OnFailure= of the units of upscpro: reports which one failed, at which stage,
+# Started by OnFailure= of the units of upscpro, as the instance named after the one that
+# failed (%i): reports which one failed, at which stage,
 # with its exit status and last log lines. Its own failure is logged, and changes nothing else.
 [Unit]
 Description=UPSC Pro stage 2 backend: failure notification
@@ -1399,7 +1390,7 @@ Environment=COMPOSE_PROJECT_NAME=upscpro
 Environment=BUILDKIT_PROGRESS=plain
 StateDirectory=deployc/upscpro
 LogsDirectory=upscpro
-ExecStart=/usr/local/libexec/deployc/upscpro-build.sh notify
+ExecStart=/usr/local/libexec/deployc/upscpro-build.sh notify %i
 TimeoutStartSec=120
 
 UMask=0027

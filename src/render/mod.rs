@@ -70,10 +70,10 @@ fn user_data_parts(
     parts
 }
 
-/// The build script as user-data carries and installs it: without the comment
-/// lines inside it.
-pub fn carried_build_script(script: &str) -> String {
-    user_data::compact(script)
+/// A file (the build script or a unit) as user-data carries and installs it:
+/// without the comment lines inside it.
+pub fn carried(text: &str) -> String {
+    user_data::compact(text)
 }
 
 /// Every artifact of a plan, in a fixed order.
@@ -91,7 +91,7 @@ pub fn render_all(plan: &Plan) -> Result<Vec<Artifact>, RenderFailure> {
         units.push((&monitor.recover, recover_unit::render(templates, plan)));
     }
     if let Some(notify) = &plan.units.notify {
-        units.push((notify, notify_unit::render(templates, plan)));
+        units.push((&notify.file, notify_unit::render(templates, plan)));
     }
     let mut artifacts = vec![
         Artifact {
@@ -111,20 +111,25 @@ pub fn render_all(plan: &Plan) -> Result<Vec<Artifact>, RenderFailure> {
         executable: false,
     }));
     if let Some(file) = &plan.files.user_data {
-        let other_units: Vec<(&str, &str)> =
-            units.iter().map(|(f, t)| (f.path.as_str(), t.as_str())).collect();
-        let carried_script = carried_build_script(&build_script);
+        let carried_units: Vec<(&str, String)> =
+            units.iter().map(|(f, t)| (f.path.as_str(), carried(t))).collect();
+        let other_units: Vec<(&str, &str)> = carried_units
+            .iter()
+            .map(|(path, text)| (*path, text.as_str()))
+            .collect();
+        let carried_unit = carried(&unit);
+        let carried_script = carried(&build_script);
         let script = user_data::render(
             &USER_DATA,
             plan,
-            &unit,
+            &carried_unit,
             &carried_script,
             &other_units,
             cloudwatch.as_deref(),
         );
         let parts = user_data_parts(
             &script,
-            &unit,
+            &carried_unit,
             &carried_script,
             &other_units,
             cloudwatch.as_deref(),

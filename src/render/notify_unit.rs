@@ -1,4 +1,4 @@
-//! `<project>-notify.service`: the notification the units' `OnFailure=` starts.
+//! `<project>-notify@.service`: the notification the units' `OnFailure=` starts, one instance per failed unit.
 
 use handlebars::Handlebars;
 

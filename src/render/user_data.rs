@@ -25,14 +25,15 @@ struct EmbeddedUnit<'a> {
     delimiter: String,
 }
 
-/// The build script as user-data carries it: its header (usage, exit codes)
-/// and its code, without the comments inside, which are for readers of the
-/// repository and take a fifth of EC2's 16 KB. No line of the script's code
-/// starts with `#` (a test runs the result), so only comment lines go.
-pub fn compact(script: &str) -> String {
-    let mut out = String::with_capacity(script.len());
+/// A file as user-data carries it: its header (for the build script, usage
+/// and exit codes) and its code, without the comments inside, which are for
+/// readers of the repository and take a fifth of EC2's 16 KB. No line of the
+/// script's code starts with `#` (a test runs the result), and in a unit file
+/// such a line is always a comment, so only comment lines go.
+pub fn compact(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
     let mut in_header = true;
-    for line in script.lines() {
+    for line in text.lines() {
         let comment = line.trim_start().starts_with('#');
         in_header &= comment;
         if in_header || !comment {
@@ -43,8 +44,9 @@ pub fn compact(script: &str) -> String {
     out
 }
 
-/// `build_script` is what user-data carries (`compact`); `other_units` are the
-/// units beside the main one: where each is installed, and its text.
+/// `unit`, `build_script` and `other_units` are what user-data carries
+/// (`compact`); `other_units` are the units beside the main one: where each is
+/// installed, and its text.
 pub fn render(
     templates: &Handlebars,
     plan: &Plan,

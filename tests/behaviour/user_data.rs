@@ -268,15 +268,13 @@ fn the_units_the_build_script_and_the_cloudwatch_config_are_installed_as_rendere
     let Bootstrapped { sb, artifacts, .. } = bootstrapped();
     let installed = |path: &str| std::fs::read(sb.host_path(path)).unwrap_or_else(|e| panic!("{path}: {e}"));
     assert_eq!(installed(CLOUDWATCH_CONFIG), artifacts["cloudwatch-agent.json"]);
-    // The script without its comment lines: what it runs is what was rendered.
-    let script = String::from_utf8(artifacts["app-build.sh"].clone()).unwrap();
-    assert_eq!(
-        installed(BUILD_SCRIPT),
-        deployc::render::carried_build_script(&script).into_bytes()
-    );
-    assert_eq!(installed(DEPLOY_UNIT), artifacts["app-deploy.service"]);
+    // Each file without its comment lines: what runs is what was rendered.
+    let carried =
+        |file: &str| deployc::render::carried(std::str::from_utf8(&artifacts[file]).unwrap()).into_bytes();
+    assert_eq!(installed(BUILD_SCRIPT), carried("app-build.sh"));
+    assert_eq!(installed(DEPLOY_UNIT), carried("app-deploy.service"));
     assert_eq!(mode(&sb.host_path(BUILD_SCRIPT)), 0o755);
-    assert_eq!(installed(UNIT), artifacts["app.service"]);
+    assert_eq!(installed(UNIT), carried("app.service"));
     assert_eq!(mode(&sb.host_path(UNIT)), 0o644);
 }
 
@@ -826,6 +824,6 @@ host {
     let script = String::from_utf8(deployment.artifact("app-build.sh")).unwrap();
     assert_eq!(
         std::fs::read(sb.host_path(BUILD_SCRIPT)).unwrap(),
-        deployc::render::carried_build_script(&script).into_bytes()
+        deployc::render::carried(&script).into_bytes()
     );
 }

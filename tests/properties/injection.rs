@@ -445,10 +445,10 @@ fn check_heredocs(a: &Accepted) -> Result<(), TestCaseError> {
         "four heredocs: {:?}",
         bodies.keys().collect::<Vec<_>>()
     );
-    prop_assert_eq!(&bodies["DEPLOYC_UNIT"], &a.unit);
+    prop_assert_eq!(&bodies["DEPLOYC_UNIT"], &deployc::render::carried(&a.unit));
     prop_assert_eq!(
         &bodies["DEPLOYC_BUILD_SCRIPT"],
-        &deployc::render::carried_build_script(&a.build_script)
+        &deployc::render::carried(&a.build_script)
     );
     let requisite = format!("\nRequisite={}\n", a.unit_name);
     prop_assert!(bodies["DEPLOYC_UNIT_2"].contains(&requisite), "the deploy unit");

@@ -108,6 +108,39 @@ fn man_prints_the_page_of_each_command_deployc_1_refers_to() {
 }
 
 #[test]
+fn man_out_dir_writes_every_page_deployc_1_refers_to() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = Deployc::new().args(["man", "--out-dir"]).arg(dir.path()).run();
+    run.status(0).stderr_empty().stdout_contains("created");
+    let mut written: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().into_string().unwrap())
+        .collect();
+    written.sort();
+    for page in [
+        "deployc.1",
+        "deployc-check.1",
+        "deployc-render.1",
+        "deployc-man.1",
+    ] {
+        assert!(written.iter().any(|w| w == page), "no {page} in {written:?}");
+    }
+    assert!(!written.iter().any(|w| w == "deployc-help.1"), "{written:?}");
+    let check = std::fs::read_to_string(dir.path().join("deployc-check.1")).unwrap();
+    assert_eq!(
+        check,
+        Deployc::new().args(["man", "check"]).run().stdout,
+        "the file is the page `deployc man check` prints"
+    );
+    Deployc::new()
+        .args(["man", "check", "--out-dir"])
+        .arg(dir.path())
+        .run()
+        .status(2)
+        .stderr_contains("cannot be used with");
+}
+
+#[test]
 fn usage_errors_exit_2() {
     Deployc::new()
         .args(["render", "--no-such-flag"])

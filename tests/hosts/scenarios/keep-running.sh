@@ -1,0 +1,165 @@
+# shellcheck shell=bash
+# What keeps a stack running, for real: the monitor's timer brings a stopped container back, a
+# deploy builds while the old containers keep answering, a deploy that fails its health checks
+# rolls back to the version that answered before, and each of these reaches a webhook.
+
+WEBHOOK_PORT=18199
+
+# The aws CLI the units call, in the machine: SSM hands out the webhook stub's URL.
+install_aws_stub() {
+    cat >"$MACHINE_ROOT/usr/local/bin/aws" <<STUB
+#!/bin/sh
+# Stand-in for the AWS CLI (host suite): SSM parameters only.
+case "\$*" in
+    "ssm get-parameter --name /keep/webhook "*) echo "http://127.0.0.1:$WEBHOOK_PORT/hook" ;;
+    *) echo "aws stand-in: not stubbed: \$*" >&2; exit 2 ;;
+esac
+STUB
+    chmod 755 "$MACHINE_ROOT/usr/local/bin/aws"
+}
+
+hooks() { cat "$WORK_DIR/webhook.jsonl" 2>/dev/null; }
+
+# waits until the webhook stub received a body holding TEXT
+hook_received() { grep -qF -- "$1" "$WORK_DIR/webhook.jsonl" 2>/dev/null; }
+
+version_answered() { curl -fsS -m 2 "http://127.0.0.1:18120/version" 2>/dev/null; }
+
+scenario_keep_running() { # NAME
+    prepare "$1" || return 0
+    local www
+    www=$(machine_path www)
+    install_aws_stub
+    : >"$WORK_DIR/webhook.jsonl"
+    start_daemon webhook "$LOG_DIR/webhook.log" python3 "$HOSTS_DIR/lib/webhook.py" 127.0.0.1 "$WEBHOOK_PORT" "$WORK_DIR/webhook.jsonl"
+    wait_until 10 curl -s -o /dev/null "http://127.0.0.1:$WEBHOOK_PORT/" || fail "the webhook stub does not answer"
+
+    start_succeeds start
+    expect "v1 answers" test "$(version_answered)" = v1
+
+    monitor_brings_back
+    deploy_keeps_serving
+    failed_deploy_rolls_back
+
+    ct systemctl stop keep-monitor.timer >/dev/null 2>&1 || true
+    stop_daemon webhook 5
+    rm -f "$MACHINE_ROOT/usr/local/bin/aws"
+    if ((KEEP_RUNNING)); then
+        stop_example
+    else
+        reset_example
+    fi
+}
+
+# A container stopped by hand (its restart policy does not bring it back) is up again within
+# one interval of the monitor and its health checks, and the recovery is announced.
+monitor_brings_back() {
+    local start took cursor
+    expect "systemctl start keep-monitor.timer" ct systemctl start keep-monitor.timer
+    cursor=$(journal_cursor)
+    "$DOCKER" stop keep-web-1 >/dev/null
+    start=$(now_us)
+    if wait_until 40 version_answered; then
+        took=$(seconds_since "$start")
+        pass "the monitor brought the stopped web container back in ${took} s (interval 10 s)"
+    else
+        fail "web still does not answer 40 s after it was stopped"
+    fi
+    ct journalctl --no-pager --quiet --unit=keep-monitor.service --after-cursor="$cursor" \
+        --output=short-precise >"$STEP_LOG/monitor.journal" || true
+    if grep -q 'monitor: service web: keep-web-1 is exited; bringing the stack up again' "$STEP_LOG/monitor.journal"; then
+        pass "the monitor's journal says what it found and did"
+    else
+        fail "the monitor's journal"
+        why "$STEP_LOG/monitor.journal"
+    fi
+    if wait_until 20 hook_received '"text":"keep recovered on '; then
+        pass "the recovery reached the webhook"
+    else
+        fail "no recovery notification at the webhook stub"
+        hooks | indent
+    fi
+}
+
+# A deploy of v2 with a 20 s build: v1 answers all through the build; v2 answers after it.
+deploy_keeps_serving() {
+    echo v2 >"$www/version"
+    touch "$www/slow"
+    local cursor answers=() answer status=0 start
+    cursor=$(journal_cursor)
+    ct systemctl start --no-block keep-deploy.service
+    start=$(now_us)
+    while [[ $(ct systemctl show --property=ActiveState --value keep-deploy.service) == activating ]] ||
+        (($(now_us) - start < 2000000)); do
+        answer=$(version_answered) || answer=none
+        answers+=("$answer")
+        sleep 0.5
+        (($(now_us) - start < 300000000)) || break
+    done
+    [[ $(ct systemctl show --property=Result --value keep-deploy.service) == success ]] || status=1
+    ct journalctl --no-pager --quiet --unit=keep-deploy.service --after-cursor="$cursor" \
+        --output=short-precise >"$STEP_LOG/deploy.journal" || true
+    printf '%s\n' "${answers[@]}" >"$STEP_LOG/deploy.answers"
+    local v1 none v2
+    v1=$(grep -cx v1 "$STEP_LOG/deploy.answers" || true)
+    none=$(grep -cx none "$STEP_LOG/deploy.answers" || true)
+    v2=$(grep -cx v2 "$STEP_LOG/deploy.answers" || true)
+    if ((status == 0)) && [[ $(version_answered) == v2 ]]; then
+        pass "the deploy of v2 succeeded and v2 answers"
+    else
+        fail "the deploy of v2 (result $(ct systemctl show --property=Result --value keep-deploy.service))"
+        why "$STEP_LOG/deploy.journal"
+    fi
+    # Polls every 0.5 s: the 20 s build alone is 40 of them, all v1; the swap is `up` and health.
+    if ((v1 >= 30 && none <= 8)) && [[ $(head -n 1 "$STEP_LOG/deploy.answers") == v1 ]]; then
+        pass "v1 answered through the build (${v1} polls), then v2 (${v2}); no answer for ${none} polls of 0.5 s"
+    else
+        fail "during the deploy: v1 ${v1}, none ${none}, v2 ${v2} polls (see $STEP_LOG/deploy.answers)"
+    fi
+    rm -f "$www/slow"
+}
+
+# v3 fails its health checks: the deploy rolls back to v2, fails so it is seen, and says so.
+failed_deploy_rolls_back() {
+    echo v3 >"$www/version"
+    mv "$www/healthz" "$STEP_LOG/healthz.away"
+    local cursor status=0
+    cursor=$(journal_cursor)
+    ct systemctl start keep-deploy.service >/dev/null 2>&1 || status=$?
+    ct journalctl --no-pager --quiet --unit=keep-deploy.service --after-cursor="$cursor" \
+        --output=short-precise >"$STEP_LOG/rollback.journal" || true
+    if ((status != 0)) && grep -q 'rolling back (health on-failure "rollback")' "$STEP_LOG/rollback.journal" &&
+        grep -q 'the deploy failed its health checks' "$STEP_LOG/rollback.journal"; then
+        pass "the deploy of v3 failed its health checks, rolled back, and failed (systemctl exit $status)"
+    else
+        fail "the deploy of v3 (systemctl exit $status)"
+        why "$STEP_LOG/rollback.journal"
+    fi
+    if [[ $(version_answered) == v2 ]]; then
+        pass "v2 answers again after the rollback"
+    else
+        fail "after the rollback the answer is $(version_answered || echo nothing), not v2"
+    fi
+    if wait_until 20 hook_received '"text":"keep rolled back on '; then
+        pass "the rollback reached the webhook"
+    else
+        fail "no rollback notification at the webhook stub"
+        hooks | indent
+    fi
+    # OnFailure= of the deploy unit: which unit, how, the stage and its last lines.
+    if wait_until 30 hook_received 'keep: keep-deploy.service failed on '; then
+        local body
+        body=$(grep -F 'keep: keep-deploy.service failed on ' "$WORK_DIR/webhook.jsonl" | tail -n 1)
+        if [[ $body == *'unit:   keep-deploy.service'* && $body == *'result: exit-code\nstage:'* &&
+            $body == *'stage:  health: the deploy failed its health checks'* && $body == *'last lines:'* ]]; then
+            pass "the deploy's failure reached the webhook with its unit, result, stage and last lines"
+        else
+            fail "the failure notification lacks unit, result, stage or last lines"
+            indent <<<"$body"
+        fi
+    else
+        fail "no failure notification for keep-deploy.service at the webhook stub"
+        hooks | indent
+    fi
+    mv "$STEP_LOG/healthz.away" "$www/healthz"
+}
