@@ -33,6 +33,41 @@ fn every_fixture_spec_is_valid() {
     }
 }
 
+/// Every script a fixture spec renders parses: the fixtures use nodes no
+/// example does (registries, every notifier), whose bash the golden files and
+/// their validators never see.
+#[test]
+fn every_fixture_spec_renders_scripts_bash_parses() {
+    for spec in [
+        "tests/fixtures/every-node.kdl",
+        "tests/fixtures/every-node.json",
+        "tests/fixtures/valid.kdl",
+    ] {
+        let compiled = deployc::compile(spec, &std::fs::read(repo_file(spec)).unwrap());
+        let artifacts = compiled
+            .artifacts
+            .unwrap_or_else(|| panic!("{spec} does not compile"));
+        let scripts: Vec<_> = artifacts.iter().filter(|a| a.file.ends_with(".sh")).collect();
+        assert!(!scripts.is_empty(), "{spec} renders no script");
+        for script in scripts {
+            let mut bash = std::process::Command::new("bash")
+                .arg("-n")
+                .stdin(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .expect("bash runs");
+            std::io::Write::write_all(&mut bash.stdin.take().unwrap(), &script.bytes).unwrap();
+            let out = bash.wait_with_output().unwrap();
+            assert!(
+                out.status.success(),
+                "{spec}: {} does not parse: {}",
+                script.file,
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+    }
+}
+
 #[test]
 fn an_invalid_spec_exits_2() {
     Deployc::new()
