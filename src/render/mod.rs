@@ -239,8 +239,9 @@ fn registry() -> Handlebars<'static> {
     hb
 }
 
-/// `{{#deployc_part "TEMPLATE" N}}{{/deployc_part}}`: part N of a template,
-/// parsed when first rendered, in the caller's context and block scope.
+/// `{{#deployc_part "TEMPLATE" FIRST END}}{{/deployc_part}}`: the parts FIRST
+/// to END (exclusive) of a template in order, each parsed when first rendered,
+/// in the caller's context and block scope.
 struct PartHelper;
 
 impl HelperDef for PartHelper {
@@ -252,10 +253,13 @@ impl HelperDef for PartHelper {
         rc: &mut RenderContext<'reg, 'rc>,
         out: &mut dyn Output,
     ) -> HelperResult {
-        let (Value::String(name), Some(index)) = (param(h, 0)?, param(h, 1)?.as_u64()) else {
-            return Err(RenderErrorReason::Other("a part is named by template and number".into()).into());
+        let (Value::String(name), Some(first), Some(end)) =
+            (param(h, 0)?, param(h, 1)?.as_u64(), param(h, 2)?.as_u64())
+        else {
+            return Err(RenderErrorReason::Other("parts are named by template and numbers".into()).into());
         };
-        template(name).part(index as usize).render(r, ctx, rc, out)
+        let template = template(name);
+        (first..end).try_for_each(|index| template.part(index as usize).render(r, ctx, rc, out))
     }
 }
 

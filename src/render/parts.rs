@@ -8,10 +8,11 @@
 //! `{{else}}`, `{{#each}}`) longer than `LAZY_BYTES` becomes a part of its own:
 //! a section the spec does not use is never parsed.
 //!
-//! A part is referenced by a stub, a block helper alone on its lines:
+//! Parts are rendered by a stub, a block helper alone on its lines, here
+//! parts 7 to 9 in order:
 //!
 //! ```text
-//! {{#deployc_part "build_script" 7}}
+//! {{#deployc_part "build_script" 7 10}}
 //! {{/deployc_part}}
 //! ```
 //!
@@ -30,7 +31,7 @@ use handlebars::Template;
 pub const HELPER: &str = "deployc_part";
 
 /// At most this much template text is parsed in one piece, where it can be cut.
-const PART_BYTES: usize = 1024;
+const PART_BYTES: usize = 400;
 
 /// A block body at least this long is parsed only when it is rendered.
 const LAZY_BYTES: usize = 160;
@@ -268,13 +269,17 @@ fn cut(name: &str, text: &str) -> Vec<String> {
     let lines = lines(text);
     let all = items(&lines, 0, lines.len());
     let mut parts = vec![String::new()];
-    let (root, _) = Cutter {
+    let mut cutter = Cutter {
         name,
         lines: &lines,
         parts: &mut parts,
-    }
-    .sequence(&all);
-    parts[0] = root;
+    };
+    let chunks = cutter.sequence(&all);
+    parts[0] = if chunks.len() == 1 {
+        chunks.into_iter().collect()
+    } else {
+        cutter.stub(chunks)
+    };
     parts
 }
 
@@ -285,13 +290,14 @@ struct Cutter<'a, 'b> {
 }
 
 impl Cutter<'_, '_> {
-    /// A new part, and the stub that renders it.
-    fn stub(&mut self, text: String) -> String {
-        self.parts.push(text);
+    /// New parts, and the stub that renders them in order.
+    fn stub(&mut self, chunks: Vec<String>) -> String {
+        let first = self.parts.len();
+        self.parts.extend(chunks);
         format!(
-            "{{{{#{HELPER} \"{}\" {}}}}}\n{{{{/{HELPER}}}}}\n",
+            "{{{{#{HELPER} \"{}\" {first} {}}}}}\n{{{{/{HELPER}}}}}\n",
             self.name,
-            self.parts.len() - 1
+            self.parts.len()
         )
     }
 
@@ -310,12 +316,13 @@ impl Cutter<'_, '_> {
             Item::Block { open, bodies } => {
                 let mut text = self.lines[*open].text.to_owned();
                 for (body, divider) in bodies {
-                    let (inner, stubs) = self.sequence(body);
+                    let chunks = self.sequence(body);
                     let fenced = self.lines[*open].tilde || self.lines[*divider].tilde;
-                    if inner.len() >= LAZY_BYTES && !stubs && !fenced {
-                        text += &self.stub(inner);
+                    let short = chunks.len() == 1 && chunks[0].len() < LAZY_BYTES;
+                    if short || fenced {
+                        text.extend(chunks);
                     } else {
-                        text += &inner;
+                        text += &self.stub(chunks);
                     }
                     text += self.lines[*divider].text;
                 }
@@ -324,9 +331,8 @@ impl Cutter<'_, '_> {
         }
     }
 
-    /// A run of items: its text when it is short, else the stubs of parts of
-    /// at most `PART_BYTES` each (and whether it is stubs).
-    fn sequence(&mut self, items: &[Item]) -> (String, bool) {
+    /// A run of items, cut into chunks of at most `PART_BYTES` where it can be.
+    fn sequence(&mut self, items: &[Item]) -> Vec<String> {
         let mut chunks = vec![String::new()];
         let mut tilde_before = false;
         for item in items {
@@ -344,10 +350,7 @@ impl Cutter<'_, '_> {
             chunks.last_mut().expect("one chunk").push_str(&text);
             tilde_before = tilde_last;
         }
-        if chunks.len() == 1 {
-            return (chunks.pop().expect("one chunk"), false);
-        }
-        (chunks.into_iter().map(|chunk| self.stub(chunk)).collect(), true)
+        chunks
     }
 }
 
@@ -362,7 +365,7 @@ mod tests {
         let parts = cut("t", &text);
         assert_eq!(parts.len(), 2);
         assert_eq!(parts[1], body);
-        assert!(parts[0].contains("{{#deployc_part \"t\" 1}}\n{{/deployc_part}}\n{{else}}\nshort\n"));
+        assert!(parts[0].contains("{{#deployc_part \"t\" 1 2}}\n{{/deployc_part}}\n{{else}}\nshort\n"));
     }
 
     #[test]
