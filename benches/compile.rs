@@ -96,7 +96,9 @@ fn main() {
     specs.sort();
     if let Some(dir) = vars_dir {
         for (name, bytes) in &specs {
-            let plan = deployc::compile(name, bytes).plan.expect("every example compiles");
+            let plan = deployc::compile(name, bytes)
+                .plan
+                .expect("every example compiles");
             let json = serde_json::to_string(&plan).expect("a plan serialises");
             let file = std::path::Path::new(dir).join(name.replace(".kdl", ".json"));
             std::fs::write(file, json).expect("write the vars file");

@@ -206,12 +206,12 @@ enum Item {
 fn items(lines: &[Line], mut i: usize, end: usize) -> Vec<Item> {
     let mut found = Vec::new();
     while i < end {
-        if lines[i].alone == Some(Tag::Open) {
-            if let Some((block, next)) = block(lines, i, end) {
-                found.push(block);
-                i = next;
-                continue;
-            }
+        if lines[i].alone == Some(Tag::Open)
+            && let Some((block, next)) = block(lines, i, end)
+        {
+            found.push(block);
+            i = next;
+            continue;
         }
         // A line that leaves blocks open goes with every line up to their close.
         let start = i;
