@@ -4,7 +4,9 @@
 //! share of the KDL parser. Prints markdown tables.
 //!
 //! `cargo bench --bench compile -- --specs DIR` also writes the synthetic
-//! specs into DIR, so `benches/run` times the same specs as whole processes.
+//! specs into DIR, so `benches/run` times the same specs as whole processes;
+//! `--vars DIR` writes each example's plan as JSON (`<example>.json`), the
+//! variables `benches/jinja2/render.py` renders the same artifacts from.
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -71,10 +73,13 @@ fn ms(time: Duration) -> f64 {
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let specs_dir = args
-        .iter()
-        .position(|a| a == "--specs")
-        .map(|i| args.get(i + 1).expect("--specs DIR"));
+    let dir_arg = |flag: &str| {
+        args.iter()
+            .position(|a| a == flag)
+            .map(|i| args.get(i + 1).unwrap_or_else(|| panic!("{flag} DIR")))
+    };
+    let specs_dir = dir_arg("--specs");
+    let vars_dir = dir_arg("--vars");
 
     let examples = concat!(env!("CARGO_MANIFEST_DIR"), "/examples");
     let mut specs: Vec<(String, Vec<u8>)> = std::fs::read_dir(examples)
@@ -89,6 +94,16 @@ fn main() {
         })
         .collect();
     specs.sort();
+    if let Some(dir) = vars_dir {
+        for (name, bytes) in &specs {
+            let plan = deployc::compile(name, bytes)
+                .plan
+                .expect("every example compiles");
+            let json = serde_json::to_string(&plan).expect("a plan serialises");
+            let file = std::path::Path::new(dir).join(name.replace(".kdl", ".json"));
+            std::fs::write(file, json).expect("write the vars file");
+        }
+    }
     let runs = specs
         .iter()
         .map(|(name, bytes)| Box::new(|| drop(black_box(deployc::compile(name, bytes)))) as Box<dyn FnMut()>)

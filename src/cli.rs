@@ -340,18 +340,30 @@ fn run(cli: Cli) -> Exit {
             spec_only,
             diagnostics,
             ..
-        } => each_spec(&console, &specs, &output, false, |spec, dir| {
-            let dir = (!spec_only).then_some(dir);
-            check(&console, spec, dir, &diagnostics)
-        }),
+        } => each_spec(
+            &console,
+            &specs,
+            &output,
+            false,
+            Compile::ToCheck,
+            |_, dir, compiled| {
+                let dir = (!spec_only).then_some(dir);
+                check(&console, dir, compiled, &diagnostics)
+            },
+        ),
         Command::Render {
             specs,
             output,
             force,
             diagnostics,
-        } => each_spec(&console, &specs, &output, true, |spec, dir| {
-            render(&console, spec, dir, force, &diagnostics)
-        }),
+        } => each_spec(
+            &console,
+            &specs,
+            &output,
+            true,
+            Compile::Full,
+            |_, dir, compiled| render(&console, dir, compiled, force, &diagnostics),
+        ),
         Command::Diff {
             specs,
             output,
@@ -368,9 +380,14 @@ fn run(cli: Cli) -> Exit {
                 },
                 stat,
             };
-            each_spec(&console, &specs, &output, true, |spec, dir| {
-                diff(&console, spec, dir, &how, &diagnostics)
-            })
+            each_spec(
+                &console,
+                &specs,
+                &output,
+                true,
+                Compile::Full,
+                |spec, dir, compiled| diff(&console, spec, dir, compiled, &how, &diagnostics),
+            )
         }
         Command::Schema => {
             stdout_text(&crate::schema());
@@ -528,14 +545,15 @@ fn shell_word(word: &str) -> String {
     }
 }
 
-/// Runs `action` for every spec with its output folder; the worst exit wins.
-/// Commands that write or compare a folder need one folder per spec.
+/// Runs `action` for every spec with its output folder and its compile; the
+/// worst exit wins. Commands that write or compare a folder need one folder per spec.
 fn each_spec(
     console: &Console,
     specs: &[PathBuf],
     output: &OutputArgs,
     own_folders: bool,
-    mut action: impl FnMut(&Path, &Path) -> Exit,
+    how: Compile,
+    mut action: impl FnMut(&Path, &Path, Result<Compiled, String>) -> Exit,
 ) -> Exit {
     let dirs: Vec<PathBuf> = specs
         .iter()
@@ -555,9 +573,56 @@ fn each_spec(
     specs
         .iter()
         .zip(&dirs)
-        .map(|(spec, dir)| action(spec, dir))
+        .zip(compile_all(specs, how))
+        .map(|((spec, dir), compiled)| action(spec, dir, compiled))
         .max()
         .unwrap_or(Exit::Success)
+}
+
+/// How much of a compile a command needs.
+#[derive(Clone, Copy)]
+enum Compile {
+    Full,
+    /// `check`: artifacts only where rendering could fail, or once a folder needs comparing.
+    ToCheck,
+}
+
+/// Reads and compiles every spec, on every core: specs are independent, and
+/// compiling is most of what a command does. Results keep the order of
+/// `specs`, so the output is the same on any number of cores.
+fn compile_all(specs: &[PathBuf], how: Compile) -> Vec<Result<Compiled, String>> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(specs.len());
+    if threads <= 1 {
+        return specs.iter().map(|spec| read_and_compile(spec, how)).collect();
+    }
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let slots: Vec<std::sync::OnceLock<Result<Compiled, String>>> =
+        specs.iter().map(|_| std::sync::OnceLock::new()).collect();
+    std::thread::scope(|scope| {
+        for _ in 0..threads {
+            scope.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let Some(spec) = specs.get(i) else { break };
+                    let _ = slots[i].set(read_and_compile(spec, how));
+                }
+            });
+        }
+    });
+    slots
+        .into_iter()
+        .map(|slot| slot.into_inner().expect("every spec is compiled"))
+        .collect()
+}
+
+fn read_and_compile(spec: &Path, how: Compile) -> Result<Compiled, String> {
+    let (name, bytes) = read_spec(spec)?;
+    Ok(match how {
+        Compile::Full => compile(&name, &bytes),
+        Compile::ToCheck => crate::compile_to_check(&name, &bytes),
+    })
 }
 
 /// `-o DIR` for one spec, `DIR/<name>` for several, else `deploy/` beside the spec.
@@ -619,13 +684,16 @@ fn io_reason(error: &std::io::Error) -> String {
         .map_or_else(String::new, |c| c.to_lowercase().chain(chars).collect())
 }
 
-/// Reads and compiles one spec, printing its diagnostics. `None` when it cannot go on.
-fn compile_spec(console: &Console, path: &Path, args: &DiagnosticArgs) -> Result<Compiled, Exit> {
-    let (name, bytes) = read_spec(path).map_err(|message| {
+/// A spec's compile, or why it could not be read (printed here).
+fn compiled_spec(
+    console: &Console,
+    compiled: Result<Compiled, String>,
+    args: &DiagnosticArgs,
+) -> Result<Compiled, Exit> {
+    let mut compiled = compiled.map_err(|message| {
         console.error(&message);
         Exit::Io
     })?;
-    let mut compiled = compile(&name, &bytes);
     if args.deny_warnings {
         compiled.checked.diagnostics.deny_warnings();
     }
@@ -767,13 +835,18 @@ fn survey(console: &Console, dir: &Path, compiled: &Compiled) -> Result<Survey, 
 }
 
 /// `check` of one spec, and of its output folder unless `dir` is `None` (`--spec-only`).
-fn check(console: &Console, spec: &Path, dir: Option<&Path>, args: &DiagnosticArgs) -> Exit {
-    let compiled = match compile_spec(console, spec, args) {
+fn check(
+    console: &Console,
+    dir: Option<&Path>,
+    compiled: Result<Compiled, String>,
+    args: &DiagnosticArgs,
+) -> Exit {
+    let mut compiled = match compiled_spec(console, compiled, args) {
         Ok(compiled) => compiled,
         Err(exit) => return exit,
     };
     let mut drift = Vec::new();
-    if let (Some(dir), Some(plan)) = (dir, &compiled.plan) {
+    if let (Some(dir), true) = (dir, compiled.plan.is_some()) {
         match folder_exists(console, dir) {
             Err(exit) => return exit,
             Ok(false) => drift.push(Diagnostic::new(
@@ -784,11 +857,13 @@ fn check(console: &Console, spec: &Path, dir: Option<&Path>, args: &DiagnosticAr
                 Span::NONE,
             )),
             Ok(true) => {
+                compiled.render();
                 let survey = match survey(console, dir, &compiled) {
                     Ok(survey) => survey,
                     Err(exit) => return exit,
                 };
-                drift.extend(conflict_diagnostics(dir, &survey.conflicts, &plan.spec_file));
+                let spec_file = compiled.plan.as_ref().map_or("", |p| p.spec_file.as_str());
+                drift.extend(conflict_diagnostics(dir, &survey.conflicts, spec_file));
                 drift.extend(stale_diagnostics(dir, &survey));
             }
         }
@@ -880,8 +955,14 @@ fn own_folder(dir: &Path, spec_file: &str) -> PathBuf {
     }
 }
 
-fn render(console: &Console, spec: &Path, dir: &Path, force: bool, args: &DiagnosticArgs) -> Exit {
-    let compiled = match compile_spec(console, spec, args) {
+fn render(
+    console: &Console,
+    dir: &Path,
+    compiled: Result<Compiled, String>,
+    force: bool,
+    args: &DiagnosticArgs,
+) -> Exit {
+    let compiled = match compiled_spec(console, compiled, args) {
         Ok(compiled) => compiled,
         Err(exit) => return exit,
     };
@@ -960,8 +1041,15 @@ struct DiffHow<'a> {
     stat: bool,
 }
 
-fn diff(console: &Console, spec: &Path, dir: &Path, how: &DiffHow, args: &DiagnosticArgs) -> Exit {
-    let compiled = match compile_spec(console, spec, args) {
+fn diff(
+    console: &Console,
+    spec: &Path,
+    dir: &Path,
+    compiled: Result<Compiled, String>,
+    how: &DiffHow,
+    args: &DiagnosticArgs,
+) -> Exit {
+    let compiled = match compiled_spec(console, compiled, args) {
         Ok(compiled) => compiled,
         Err(exit) => return exit,
     };

@@ -87,7 +87,8 @@ fn report_secrets(source: &mut SourceFile, diagnostics: &mut Diagnostics) {
     }
 }
 
-/// A spec compiled in memory: its check, and its plan and artifacts when it has no errors.
+/// A spec compiled in memory: its check, and its plan and artifacts when it has no errors
+/// (the artifacts only once rendered: see `compile_to_check`).
 pub struct Compiled {
     pub checked: Checked,
     pub plan: Option<plan::Plan>,
@@ -97,39 +98,64 @@ pub struct Compiled {
 /// Checks the spec, then plans and renders it when it is valid. Nothing is written.
 /// The artifacts name the spec by its file name, so they do not depend on where deployc runs.
 pub fn compile(name: &str, bytes: &[u8]) -> Compiled {
-    let spec_file = std::path::Path::new(name)
-        .file_name()
-        .map_or_else(|| name.to_owned(), |f| f.to_string_lossy().into_owned());
-    compile_as(name, &spec_file, bytes)
+    compile_as(name, &spec_file_of(name), bytes)
 }
 
 /// `compile`, with diagnostics naming the spec `name` and artifacts naming it `spec_file`.
 pub fn compile_as(name: &str, spec_file: &str, bytes: &[u8]) -> Compiled {
-    let mut checked = check(name, bytes);
-    let Some(spec) = &checked.spec else {
-        return Compiled {
-            checked,
-            plan: None,
-            artifacts: None,
+    let mut compiled = plan(name, spec_file, bytes);
+    compiled.render();
+    compiled
+}
+
+/// `compile`, rendering only when a render could find a problem, which is the
+/// user-data's size: `check` renders the rest only to compare it with a folder.
+pub fn compile_to_check(name: &str, bytes: &[u8]) -> Compiled {
+    let mut compiled = plan(name, &spec_file_of(name), bytes);
+    if compiled
+        .plan
+        .as_ref()
+        .is_some_and(|p| p.files.user_data.is_some())
+    {
+        compiled.render();
+    }
+    compiled
+}
+
+fn spec_file_of(name: &str) -> String {
+    std::path::Path::new(name)
+        .file_name()
+        .map_or_else(|| name.to_owned(), |f| f.to_string_lossy().into_owned())
+}
+
+/// Checks the spec and plans it when it is valid; renders nothing.
+fn plan(name: &str, spec_file: &str, bytes: &[u8]) -> Compiled {
+    let checked = check(name, bytes);
+    let plan = checked.spec.as_ref().map(|spec| plan::plan(spec, spec_file));
+    Compiled {
+        checked,
+        plan,
+        artifacts: None,
+    }
+}
+
+impl Compiled {
+    /// Renders the plan, unless it is rendered already. A plan that cannot be
+    /// rendered (user-data over EC2's limit) becomes an error, and is dropped.
+    pub fn render(&mut self) {
+        let (Some(plan), None) = (&self.plan, &self.artifacts) else {
+            return;
         };
-    };
-    let plan = plan::plan(spec, spec_file);
-    match render::render_all(&plan) {
-        Ok(artifacts) => Compiled {
-            checked,
-            plan: Some(plan),
-            artifacts: Some(artifacts),
-        },
-        Err(render::RenderFailure::UserDataTooLarge { size, gzipped, parts }) => {
-            let span = spec.host.as_ref().map_or(span::Span::NONE, |h| h.span);
-            checked
-                .diagnostics
-                .report(problem::Problem::UserDataTooLarge { size, gzipped, parts }, span);
-            checked.spec = None;
-            Compiled {
-                checked,
-                plan: None,
-                artifacts: None,
+        match render::render_all(plan) {
+            Ok(artifacts) => self.artifacts = Some(artifacts),
+            Err(render::RenderFailure::UserDataTooLarge { size, gzipped, parts }) => {
+                let host = self.checked.spec.as_ref().and_then(|s| s.host.as_ref());
+                let span = host.map_or(span::Span::NONE, |h| h.span);
+                self.checked
+                    .diagnostics
+                    .report(problem::Problem::UserDataTooLarge { size, gzipped, parts }, span);
+                self.checked.spec = None;
+                self.plan = None;
             }
         }
     }

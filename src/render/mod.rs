@@ -11,18 +11,20 @@ mod deploy_unit;
 pub mod escape;
 mod monitor;
 mod notify_unit;
+mod parts;
 mod recover_unit;
 mod unit;
 mod user_data;
 
 use handlebars::{
     Context, Handlebars, Helper, HelperDef, HelperResult, Output, RenderContext, RenderError,
-    RenderErrorReason,
+    RenderErrorReason, Renderable, StringOutput,
 };
 use serde_json::Value;
 
 use crate::plan::Plan;
 use crate::problem::USER_DATA_LIMIT;
+use parts::Lazy;
 
 /// Printed by a bare `{{value}}`; never part of a finished artifact.
 const TRIPWIRE: &str = "\u{0}deployc: value printed without an escaper\u{0}";
@@ -78,7 +80,7 @@ pub fn carried(text: &str) -> String {
 
 /// Every artifact of a plan, in a fixed order.
 pub fn render_all(plan: &Plan) -> Result<Vec<Artifact>, RenderFailure> {
-    let templates = &*TEMPLATES;
+    let templates = &*ENGINE;
     let unit = unit::render(templates, plan);
     let build_script = build_script::render(templates, plan);
     let cloudwatch = cloudwatch::render(plan);
@@ -120,7 +122,7 @@ pub fn render_all(plan: &Plan) -> Result<Vec<Artifact>, RenderFailure> {
         let carried_unit = carried(&unit);
         let carried_script = carried(&build_script);
         let script = user_data::render(
-            &USER_DATA,
+            templates,
             plan,
             &carried_unit,
             &carried_script,
@@ -182,23 +184,15 @@ fn gzip(data: &[u8]) -> Vec<u8> {
     encoder.finish().expect("writing to memory")
 }
 
-/// Parsed once per process, each when first needed: parsing a template costs
-/// more than rendering it, and most specs have no user-data.
-static TEMPLATES: std::sync::LazyLock<Handlebars<'static>> = std::sync::LazyLock::new(|| {
-    let mut hb = registry(&[
-        ("unit", unit::TEMPLATE),
-        ("build_script", build_script::TEMPLATE),
-        ("deploy_unit", deploy_unit::TEMPLATE),
-        ("monitor_service", monitor::SERVICE_TEMPLATE),
-        ("monitor_timer", monitor::TIMER_TEMPLATE),
-        ("recover_unit", recover_unit::TEMPLATE),
-        ("notify_unit", notify_unit::TEMPLATE),
-    ]);
-    // What every service unit shares.
+/// The helpers and the partials every service unit shares. The templates are
+/// not registered here: each is parsed in parts, when first rendered (`parts.rs`).
+static ENGINE: std::sync::LazyLock<Handlebars<'static>> = std::sync::LazyLock::new(|| {
+    let mut hb = registry();
     for (name, text) in UNIT_PARTIALS {
         hb.register_partial(name, *text)
             .unwrap_or_else(|e| panic!("partial {name} does not parse: {e}"));
     }
+    hb.register_helper(parts::HELPER, Box::new(PartHelper));
     hb
 });
 
@@ -207,11 +201,28 @@ const UNIT_PARTIALS: &[(&str, &str)] = &[
     ("stages", include_str!("templates/stages.hbs")),
     ("sandbox", include_str!("templates/sandbox.hbs")),
 ];
-static USER_DATA: std::sync::LazyLock<Handlebars<'static>> =
-    std::sync::LazyLock::new(|| registry(&[("user_data", user_data::TEMPLATE)]));
 
-/// The template registry with the escapers as its only way to print values.
-fn registry(templates: &[(&str, &'static str)]) -> Handlebars<'static> {
+/// Every template, by the name its renderer asks for.
+static TEMPLATES: [Lazy; 8] = [
+    Lazy::new("unit", unit::TEMPLATE),
+    Lazy::new("build_script", build_script::TEMPLATE),
+    Lazy::new("deploy_unit", deploy_unit::TEMPLATE),
+    Lazy::new("monitor_service", monitor::SERVICE_TEMPLATE),
+    Lazy::new("monitor_timer", monitor::TIMER_TEMPLATE),
+    Lazy::new("recover_unit", recover_unit::TEMPLATE),
+    Lazy::new("notify_unit", notify_unit::TEMPLATE),
+    Lazy::new("user_data", user_data::TEMPLATE),
+];
+
+fn template(name: &str) -> &'static Lazy {
+    TEMPLATES
+        .iter()
+        .find(|t| t.name == name)
+        .unwrap_or_else(|| panic!("no template {name}"))
+}
+
+/// The registry with the escapers as its only way to print values.
+fn registry() -> Handlebars<'static> {
     let mut hb = Handlebars::new();
     hb.set_strict_mode(true);
     hb.register_escape_fn(|_| TRIPWIRE.to_owned());
@@ -230,37 +241,43 @@ fn registry(templates: &[(&str, &'static str)]) -> Handlebars<'static> {
     hb.register_helper("unit_env", Box::new(unit_env_helper));
     hb.register_helper("num", Box::new(number_helper));
     hb.register_helper("heredoc", Box::new(heredoc_helper));
-    for &(name, text) in templates {
-        register_in_parts(&mut hb, name, text);
-    }
     hb
 }
 
-/// Where a long template may be cut: a comment line of its own, at the top level.
-const PART: &str = "{{!-- part --}}\n";
+/// `{{#deployc_part "TEMPLATE" FIRST END}}{{/deployc_part}}`: the parts FIRST
+/// to END (exclusive) of a template in order, each parsed when first rendered,
+/// in the caller's context and block scope.
+struct PartHelper;
 
-/// Registers `text` as `name`, made of one partial per part between `PART`
-/// lines. Handlebars locates each element by scanning its template from the
-/// start, so parsing costs the square of a template's length: five parts of
-/// a long template parse several times faster than the whole.
-fn register_in_parts(hb: &mut Handlebars, name: &str, text: &str) {
-    let mut whole = String::new();
-    for (index, part) in text.split(PART).enumerate() {
-        let part_name = format!("{name}.part{index}");
-        hb.register_partial(&part_name, part)
-            .unwrap_or_else(|e| panic!("template {part_name} does not parse: {e}"));
-        // Inline, not standalone: the parts are joined exactly as they are.
-        whole.push_str(&format!("{{{{> {part_name}}}}}"));
+impl HelperDef for PartHelper {
+    fn call<'reg: 'rc, 'rc>(
+        &self,
+        h: &Helper<'rc>,
+        r: &'reg Handlebars<'reg>,
+        ctx: &'rc Context,
+        rc: &mut RenderContext<'reg, 'rc>,
+        out: &mut dyn Output,
+    ) -> HelperResult {
+        let (Value::String(name), Some(first), Some(end)) =
+            (param(h, 0)?, param(h, 1)?.as_u64(), param(h, 2)?.as_u64())
+        else {
+            return Err(RenderErrorReason::Other("parts are named by template and numbers".into()).into());
+        };
+        let template = template(name);
+        (first..end).try_for_each(|index| template.part(index as usize).render(r, ctx, rc, out))
     }
-    hb.register_template_string(name, whole)
-        .unwrap_or_else(|e| panic!("template {name} does not parse: {e}"));
 }
 
-/// Renders a registered template; a failure here is a bug in deployc.
-fn render_template(hb: &Handlebars, name: &str, plan: &impl serde::Serialize) -> String {
-    let text = hb
-        .render(name, plan)
-        .unwrap_or_else(|e| panic!("template {name} failed to render: {e}"));
+/// Renders a template with the helpers of `hb`; a failure here is a bug in deployc.
+fn render_template<'reg>(hb: &'reg Handlebars<'reg>, name: &str, data: &impl serde::Serialize) -> String {
+    let rendered = Context::wraps(data).and_then(|ctx| {
+        let mut out = StringOutput::new();
+        template(name)
+            .root()
+            .render(hb, &ctx, &mut RenderContext::new(None), &mut out)?;
+        out.into_string().map_err(|e| RenderErrorReason::from(e).into())
+    });
+    let text = rendered.unwrap_or_else(|e| panic!("template {name} failed to render: {e}"));
     assert!(
         !text.contains('\u{0}'),
         "template {name} prints a value without an escaper"
@@ -383,7 +400,7 @@ mod tests {
 
     #[test]
     fn a_bare_value_trips_the_wire() {
-        let mut hb = registry(&[]);
+        let mut hb = registry();
         hb.register_template_string("t", "x={{value}}").unwrap();
         let text = hb.render("t", &serde_json::json!({"value": "$(id)"})).unwrap();
         assert!(text.contains('\u{0}'));
@@ -404,6 +421,16 @@ mod tests {
         for text in templates.into_iter().chain(UNIT_PARTIALS.iter().map(|(_, t)| *t)) {
             assert!(!text.contains("{{{"), "triple braces skip the escapers");
             assert!(!text.contains("{{&"), "{{& skips the escapers");
+        }
+    }
+
+    #[test]
+    fn every_part_of_every_template_parses() {
+        // Parts are parsed when first rendered; a part no example renders must parse too.
+        for template in &TEMPLATES {
+            for index in 0..template.part_count() {
+                template.part(index);
+            }
         }
     }
 
