@@ -270,6 +270,7 @@ readonly ENGINE=docker
 readonly ENGINE_UNIT=docker.service
 readonly COMPOSE_HINT='install Docker Compose v2 where the docker CLI finds it: the docker-compose-plugin package, or its binary as /usr/libexec/docker/cli-plugins/docker-compose'
 readonly UNIT=upscpro.service
+readonly DEPLOY_UNIT=upscpro-deploy.service
 readonly STATE_DIR=/var/lib/deployc/upscpro
 readonly LOCK_FILE=/var/lib/deployc/upscpro/lock
 readonly COMPOSE_FILE=/opt/upscpro/upscapp-be/docker-compose.yml
@@ -982,6 +983,10 @@ cmd_rollback() {
 cmd_monitor() {
     fail_code=5
     local state problem='' started=$SECONDS
+    if [[ $(systemctl show --property=ActiveState --value "$DEPLOY_UNIT" 2>/dev/null) == activating ]]; then
+        echo "monitor: $DEPLOY_UNIT is running; not checked this time"
+        return
+    fi
     state=$(health_problem)
     if [[ $state == ok* ]]; then
         echo "monitor: every check passes"

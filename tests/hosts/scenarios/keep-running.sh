@@ -40,6 +40,7 @@ scenario_keep_running() { # NAME
     monitor_brings_back
     deploy_keeps_serving
     failed_deploy_rolls_back
+    monitor_restarts_unit
 
     ct systemctl stop keep-monitor.timer >/dev/null 2>&1 || true
     stop_daemon webhook 5
@@ -77,6 +78,54 @@ monitor_brings_back() {
         pass "the recovery reached the webhook"
     else
         fail "no recovery notification at the webhook stub"
+        hooks | indent
+    fi
+}
+
+healthz_answers() { curl -fsS -m 2 -o /dev/null "http://127.0.0.1:18120/healthz" 2>/dev/null; }
+healthz_fails() { ! healthz_answers; }
+keep_active() { [[ $(ct systemctl show --property=ActiveState --value keep.service) == active ]]; }
+restarted_since() { [[ $(ct systemctl show --property=InvocationID --value keep.service) != "$1" ]]; }
+
+# A container that runs but fails its health check, which `compose up` cannot mend: the
+# monitor fails, its OnFailure= starts the recovery unit, which restarts the deployment (a
+# new container from the image), and the monitor's failure is announced.
+monitor_restarts_unit() {
+    local before cursor took start
+    before=$(ct systemctl show --property=InvocationID --value keep.service)
+    cursor=$(journal_cursor)
+    "$DOCKER" exec keep-web-1 rm /var/www/healthz
+    start=$(now_us)
+    if wait_until 20 healthz_fails; then
+        pass "the running web container's health check fails"
+    else
+        fail "the health check still passes after its file was removed"
+    fi
+    if wait_until 150 restarted_since "$before" &&
+        wait_until 90 healthz_answers; then
+        took=$(seconds_since "$start")
+        pass "the recovery unit restarted keep.service and the stack is healthy again, ${took} s after the fault"
+    else
+        fail "keep.service was not restarted, or is still unhealthy, 240 s after the fault"
+    fi
+    ct journalctl --no-pager --quiet --unit=keep-monitor.service --unit=keep-recover.service \
+        --after-cursor="$cursor" --output=short-precise >"$STEP_LOG/recover.journal" || true
+    if grep -q 'still unhealthy after bringing the stack up again' "$STEP_LOG/recover.journal" &&
+        grep -q 'keep-recover.service' "$STEP_LOG/recover.journal"; then
+        pass "the monitor's journal says it could not mend it, and the recovery unit ran"
+    else
+        fail "the monitor's and the recovery unit's journal"
+        why "$STEP_LOG/recover.journal"
+    fi
+    if wait_until 60 keep_active; then
+        pass "keep.service is active after the recovery"
+    else
+        fail "keep.service is $(ct systemctl show --property=ActiveState --value keep.service) 60 s after it was healthy again"
+    fi
+    if wait_until 30 hook_received 'keep: keep-monitor.service failed on '; then
+        pass "the monitor's failure reached the webhook"
+    else
+        fail "no failure notification for keep-monitor.service at the webhook stub"
         hooks | indent
     fi
 }
@@ -134,6 +183,13 @@ failed_deploy_rolls_back() {
     else
         fail "the deploy of v3 (systemctl exit $status)"
         why "$STEP_LOG/rollback.journal"
+    fi
+    # The monitor ran meanwhile (every 10 s) and left the deploy alone.
+    if ct journalctl --no-pager --quiet --unit=keep-monitor.service --after-cursor="$cursor" --output=cat |
+        grep -q 'monitor: keep-deploy.service is running; not checked this time'; then
+        pass "the monitor left the deploy alone while it ran"
+    else
+        fail "the monitor did not say it left the running deploy alone"
     fi
     if [[ $(version_answered) == v2 ]]; then
         pass "v2 answers again after the rollback"
