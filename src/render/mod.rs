@@ -186,26 +186,26 @@ fn gzip(data: &[u8]) -> Vec<u8> {
     encoder.finish().expect("writing to memory")
 }
 
-/// The helpers and the partials every service unit shares. The templates are
-/// not registered here: each is parsed in parts, when first rendered (`parts.rs`).
+/// The helpers. Templates are not registered here: each is parsed in parts,
+/// when first rendered, with its partials written into it (`parts.rs`).
 static ENGINE: std::sync::LazyLock<Handlebars<'static>> = std::sync::LazyLock::new(|| {
     let mut hb = registry();
-    for (name, text) in UNIT_PARTIALS {
-        hb.register_partial(name, *text)
-            .unwrap_or_else(|e| panic!("partial {name} does not parse: {e}"));
-    }
     hb.register_helper(parts::HELPER, Box::new(PartHelper));
     hb
 });
 
-const UNIT_PARTIALS: &[(&str, &str)] = &[
+/// The partials every service unit shares.
+const PARTIALS: &[(&str, &str)] = &[
     ("identity", include_str!("templates/identity.hbs")),
     ("stages", include_str!("templates/stages.hbs")),
     ("sandbox", include_str!("templates/sandbox.hbs")),
 ];
 
-/// Every template, by the name its renderer asks for.
-static TEMPLATES: [Lazy; 8] = [
+/// Every template, by the name its renderer (or, for a partial, a stub) asks for.
+static TEMPLATES: [Lazy; 11] = [
+    Lazy::new(PARTIALS[0].0, PARTIALS[0].1),
+    Lazy::new(PARTIALS[1].0, PARTIALS[1].1),
+    Lazy::new(PARTIALS[2].0, PARTIALS[2].1),
     Lazy::new("unit", unit::TEMPLATE),
     Lazy::new("build_script", build_script::TEMPLATE),
     Lazy::new("deploy_unit", deploy_unit::TEMPLATE),
@@ -425,7 +425,7 @@ mod tests {
             recover_unit::TEMPLATE,
             notify_unit::TEMPLATE,
         ];
-        for text in templates.into_iter().chain(UNIT_PARTIALS.iter().map(|(_, t)| *t)) {
+        for text in templates.into_iter().chain(PARTIALS.iter().map(|(_, t)| *t)) {
             assert!(!text.contains("{{{"), "triple braces skip the escapers");
             assert!(!text.contains("{{&"), "{{& skips the escapers");
         }
