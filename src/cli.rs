@@ -345,7 +345,7 @@ fn run(cli: Cli) -> Exit {
             &specs,
             &output,
             false,
-            Compile::ToCheck,
+            Compile::ToCheck { compare: !spec_only },
             |_, dir, compiled| {
                 let dir = (!spec_only).then_some(dir);
                 check(&console, dir, compiled, &diagnostics)
@@ -385,7 +385,11 @@ fn run(cli: Cli) -> Exit {
                 &specs,
                 &output,
                 true,
-                Compile::Full,
+                if base.is_some() {
+                    Compile::Full
+                } else {
+                    Compile::Surveyed
+                },
                 |spec, dir, compiled| diff(&console, spec, dir, compiled, &how, &diagnostics),
             )
         }
@@ -553,7 +557,7 @@ fn each_spec(
     output: &OutputArgs,
     own_folders: bool,
     how: Compile,
-    mut action: impl FnMut(&Path, &Path, Result<Compiled, String>) -> Exit,
+    mut action: impl FnMut(&Path, &Path, Result<Prepared, String>) -> Exit,
 ) -> Exit {
     let dirs: Vec<PathBuf> = specs
         .iter()
@@ -573,40 +577,60 @@ fn each_spec(
     specs
         .iter()
         .zip(&dirs)
-        .zip(compile_all(specs, how))
-        .map(|((spec, dir), compiled)| action(spec, dir, compiled))
+        .zip(compile_all(specs, &dirs, how))
+        .map(|((spec, dir), prepared)| action(spec, dir, prepared))
         .max()
         .unwrap_or(Exit::Success)
 }
 
-/// How much of a compile a command needs.
+/// How much of a compile a command needs, and whether it compares the output folder.
 #[derive(Clone, Copy)]
 enum Compile {
+    /// `render`, and `diff --base`: the artifacts. `render` surveys the
+    /// folder just before writing to it.
     Full,
-    /// `check`: artifacts only where rendering could fail, or once a folder needs comparing.
-    ToCheck,
+    /// `diff`: the artifacts, and the survey of the folder they are compared with.
+    Surveyed,
+    /// `check`: artifacts only where rendering could fail, and, when it
+    /// compares folders (`compare`), for a folder that exists, with its survey.
+    ToCheck { compare: bool },
 }
 
-/// Reads and compiles every spec, on every core: specs are independent, and
-/// compiling is most of what a command does. Results keep the order of
+/// A spec's compile and, for a command that compares its folder, the survey
+/// of that folder; `None` when there is nothing to compare (errors in the spec,
+/// or no folder to `check`).
+struct Prepared {
+    compiled: Compiled,
+    surveyed: Option<std::io::Result<Survey>>,
+}
+
+/// Reads, compiles and (for `check` and `diff`) surveys every spec, on every
+/// core: specs and their folders are independent, and this is most of what a
+/// command does; only printing is left, in order. Results keep the order of
 /// `specs`, so the output is the same on any number of cores.
-fn compile_all(specs: &[PathBuf], how: Compile) -> Vec<Result<Compiled, String>> {
+fn compile_all(specs: &[PathBuf], dirs: &[PathBuf], how: Compile) -> Vec<Result<Prepared, String>> {
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .min(specs.len());
     if threads <= 1 {
-        return specs.iter().map(|spec| read_and_compile(spec, how)).collect();
+        return specs
+            .iter()
+            .zip(dirs)
+            .map(|(spec, dir)| prepare(spec, dir, how))
+            .collect();
     }
     let next = std::sync::atomic::AtomicUsize::new(0);
-    let slots: Vec<std::sync::OnceLock<Result<Compiled, String>>> =
+    let slots: Vec<std::sync::OnceLock<Result<Prepared, String>>> =
         specs.iter().map(|_| std::sync::OnceLock::new()).collect();
     std::thread::scope(|scope| {
         for _ in 0..threads {
             scope.spawn(|| {
                 loop {
                     let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    let Some(spec) = specs.get(i) else { break };
-                    let _ = slots[i].set(read_and_compile(spec, how));
+                    let (Some(spec), Some(dir)) = (specs.get(i), dirs.get(i)) else {
+                        break;
+                    };
+                    let _ = slots[i].set(prepare(spec, dir, how));
                 }
             });
         }
@@ -617,12 +641,22 @@ fn compile_all(specs: &[PathBuf], how: Compile) -> Vec<Result<Compiled, String>>
         .collect()
 }
 
-fn read_and_compile(spec: &Path, how: Compile) -> Result<Compiled, String> {
+fn prepare(spec: &Path, dir: &Path, how: Compile) -> Result<Prepared, String> {
     let (name, bytes) = read_spec(spec)?;
-    Ok(match how {
-        Compile::Full => compile(&name, &bytes),
-        Compile::ToCheck => crate::compile_to_check(&name, &bytes),
-    })
+    let mut compiled = match how {
+        Compile::Full | Compile::Surveyed => compile(&name, &bytes),
+        Compile::ToCheck { .. } => crate::compile_to_check(&name, &bytes),
+    };
+    let surveyed = match how {
+        _ if compiled.plan.is_none() => None,
+        Compile::Surveyed => Some(survey_folder(dir, &compiled)),
+        Compile::ToCheck { compare: true } if dir.is_dir() => {
+            compiled.render();
+            Some(survey_folder(dir, &compiled))
+        }
+        Compile::Full | Compile::ToCheck { .. } => None,
+    };
+    Ok(Prepared { compiled, surveyed })
 }
 
 /// `-o DIR` for one spec, `DIR/<name>` for several, else `deploy/` beside the spec.
@@ -687,17 +721,17 @@ fn io_reason(error: &std::io::Error) -> String {
 /// A spec's compile, or why it could not be read (printed here).
 fn compiled_spec(
     console: &Console,
-    compiled: Result<Compiled, String>,
+    prepared: Result<Prepared, String>,
     args: &DiagnosticArgs,
-) -> Result<Compiled, Exit> {
-    let mut compiled = compiled.map_err(|message| {
+) -> Result<Prepared, Exit> {
+    let mut prepared = prepared.map_err(|message| {
         console.error(&message);
         Exit::Io
     })?;
     if args.deny_warnings {
-        compiled.checked.diagnostics.deny_warnings();
+        prepared.compiled.checked.diagnostics.deny_warnings();
     }
-    Ok(compiled)
+    Ok(prepared)
 }
 
 /// The spec's diagnostics, then `extra` ones about its folder.
@@ -824,25 +858,40 @@ fn folder_exists(console: &Console, dir: &Path) -> Result<bool, Exit> {
     }
 }
 
-fn survey(console: &Console, dir: &Path, compiled: &Compiled) -> Result<Survey, Exit> {
+/// The survey of `dir`: the one made with the compile (`surveyed`), else one made now.
+fn survey(
+    console: &Console,
+    dir: &Path,
+    compiled: &Compiled,
+    surveyed: Option<std::io::Result<Survey>>,
+) -> Result<Survey, Exit> {
     folder_exists(console, dir)?;
+    surveyed
+        .unwrap_or_else(|| survey_folder(dir, compiled))
+        .map_err(|e| {
+            console.error(&format!("cannot read `{}`: {}", dir.display(), io_reason(&e)));
+            Exit::Io
+        })
+}
+
+fn survey_folder(dir: &Path, compiled: &Compiled) -> std::io::Result<Survey> {
     let artifacts: &[Artifact] = compiled.artifacts.as_deref().unwrap_or(&[]);
     let spec_file = compiled.plan.as_ref().map_or("", |p| p.spec_file.as_str());
-    output::survey(dir, spec_file, artifacts).map_err(|e| {
-        console.error(&format!("cannot read `{}`: {}", dir.display(), io_reason(&e)));
-        Exit::Io
-    })
+    output::survey(dir, spec_file, artifacts)
 }
 
 /// `check` of one spec, and of its output folder unless `dir` is `None` (`--spec-only`).
 fn check(
     console: &Console,
     dir: Option<&Path>,
-    compiled: Result<Compiled, String>,
+    prepared: Result<Prepared, String>,
     args: &DiagnosticArgs,
 ) -> Exit {
-    let mut compiled = match compiled_spec(console, compiled, args) {
-        Ok(compiled) => compiled,
+    let Prepared {
+        mut compiled,
+        surveyed,
+    } = match compiled_spec(console, prepared, args) {
+        Ok(prepared) => prepared,
         Err(exit) => return exit,
     };
     let mut drift = Vec::new();
@@ -857,8 +906,9 @@ fn check(
                 Span::NONE,
             )),
             Ok(true) => {
+                // Rendered and surveyed with the compile, unless the folder appeared since.
                 compiled.render();
-                let survey = match survey(console, dir, &compiled) {
+                let survey = match survey(console, dir, &compiled, surveyed) {
                     Ok(survey) => survey,
                     Err(exit) => return exit,
                 };
@@ -958,12 +1008,12 @@ fn own_folder(dir: &Path, spec_file: &str) -> PathBuf {
 fn render(
     console: &Console,
     dir: &Path,
-    compiled: Result<Compiled, String>,
+    prepared: Result<Prepared, String>,
     force: bool,
     args: &DiagnosticArgs,
 ) -> Exit {
-    let compiled = match compiled_spec(console, compiled, args) {
-        Ok(compiled) => compiled,
+    let compiled = match compiled_spec(console, prepared, args) {
+        Ok(prepared) => prepared.compiled,
         Err(exit) => return exit,
     };
     let exit = conclude(console, &compiled, &[], args, "render");
@@ -971,7 +1021,8 @@ fn render(
         return exit;
     };
     show_plan(console, &compiled);
-    let survey = match survey(console, dir, &compiled) {
+    // Surveyed just before writing, so it sees the folder as it is written to.
+    let survey = match survey(console, dir, &compiled, None) {
         Ok(survey) => survey,
         Err(exit) => return exit,
     };
@@ -1045,12 +1096,12 @@ fn diff(
     console: &Console,
     spec: &Path,
     dir: &Path,
-    compiled: Result<Compiled, String>,
+    prepared: Result<Prepared, String>,
     how: &DiffHow,
     args: &DiagnosticArgs,
 ) -> Exit {
-    let compiled = match compiled_spec(console, compiled, args) {
-        Ok(compiled) => compiled,
+    let Prepared { compiled, surveyed } = match compiled_spec(console, prepared, args) {
+        Ok(prepared) => prepared,
         Err(exit) => return exit,
     };
     let exit = conclude(console, &compiled, &[], args, "diff");
@@ -1089,7 +1140,7 @@ fn diff(
             }
         }
         None => {
-            let survey = match survey(console, dir, &compiled) {
+            let survey = match survey(console, dir, &compiled, surveyed) {
                 Ok(survey) => survey,
                 Err(exit) => return exit,
             };
@@ -1104,8 +1155,15 @@ fn diff(
                 print_each(console, &compiled, refusal.iter(), args);
                 return Exit::Invalid;
             }
-            paths = survey.changes.iter().map(|c| shown(&c.file)).collect();
-            for (change, path) in survey.changes.iter().zip(&paths) {
+            // An unchanged file shows nothing, and decoding it to compare (gzip'd
+            // user-data) was most of what a drift check of many specs did after compiling.
+            let changed: Vec<&output::Change> = survey
+                .changes
+                .iter()
+                .filter(|c| c.kind != ChangeKind::Unchanged)
+                .collect();
+            paths = changed.iter().map(|c| shown(&c.file)).collect();
+            for (change, path) in changed.into_iter().zip(&paths) {
                 let old_mode = std::fs::metadata(dir.join(&change.file))
                     .ok()
                     .map(|m| m.permissions().mode() & 0o777);

@@ -42,11 +42,11 @@ pub fn hash(bytes: &[u8]) -> String {
 }
 
 impl Manifest {
-    fn of(spec: &str, artifacts: &[Artifact]) -> Manifest {
+    fn of<'a>(spec: &str, artifacts: impl IntoIterator<Item = &'a Artifact>) -> Manifest {
         Manifest {
             spec: spec.to_owned(),
             files: artifacts
-                .iter()
+                .into_iter()
                 .map(|a| (a.file.clone(), hash(&a.bytes)))
                 .collect(),
             pending: BTreeMap::new(),
@@ -275,10 +275,18 @@ pub struct Survey {
     /// sides, and a render writes it again.
     pub manifest_conflicted: bool,
     previous: Option<Manifest>,
-    manifest: Manifest,
+    /// The spec the new manifest names.
+    spec: String,
 }
 
 impl Survey {
+    /// The manifest a render writes. Made only when it is written: hashing
+    /// every artifact was most of what `check` and `diff` of many specs did
+    /// to compare a folder, and they compare bytes.
+    fn manifest(&self) -> Manifest {
+        Manifest::of(&self.spec, self.changes.iter().filter_map(|c| c.new.as_ref()))
+    }
+
     /// Whether rendering would change any file.
     pub fn differs(&self) -> bool {
         self.changes.iter().any(|c| c.kind != ChangeKind::Unchanged)
@@ -393,7 +401,7 @@ pub fn survey(dir: &Path, spec: &str, artifacts: &[Artifact]) -> io::Result<Surv
         changes,
         conflicts,
         manifest_conflicted,
-        manifest: Manifest::of(spec, artifacts),
+        spec: spec.to_owned(),
         previous,
     })
 }
@@ -482,8 +490,8 @@ pub fn apply(survey: &Survey, force: bool) -> io::Result<()> {
         "conflicts are refused before applying"
     );
     remove_leftover_temporaries(&survey.dir)?;
-    if survey.previous.as_ref() == Some(&survey.manifest) && !survey.differs() && !survey.manifest_conflicted
-    {
+    let manifest = survey.manifest();
+    if survey.previous.as_ref() == Some(&manifest) && !survey.differs() && !survey.manifest_conflicted {
         return Ok(());
     }
     fs::create_dir_all(&survey.dir)?;
@@ -502,8 +510,8 @@ pub fn apply(survey: &Survey, force: bool) -> io::Result<()> {
     let manifest_path = survey.dir.join(MANIFEST);
     if survey.differs() {
         let mut pending = survey.previous.clone().unwrap_or_default();
-        pending.spec.clone_from(&survey.manifest.spec);
-        for (file, hash) in &survey.manifest.files {
+        pending.spec.clone_from(&manifest.spec);
+        for (file, hash) in &manifest.files {
             pending
                 .pending
                 .entry(file.clone())
@@ -523,7 +531,7 @@ pub fn apply(survey: &Survey, force: bool) -> io::Result<()> {
             _ => {}
         }
     }
-    write_atomically(&manifest_path, &survey.manifest.to_bytes(), 0o644)
+    write_atomically(&manifest_path, &manifest.to_bytes(), 0o644)
 }
 
 #[cfg(test)]
@@ -547,7 +555,7 @@ mod tests {
         apply(&first, false).unwrap();
         let second = survey(dir.path(), "x.kdl", &artifacts).unwrap();
         assert!(!second.differs());
-        assert_eq!(second.previous.as_ref(), Some(&second.manifest));
+        assert_eq!(second.previous.as_ref(), Some(&second.manifest()));
     }
 
     #[test]
@@ -593,7 +601,7 @@ mod tests {
         // Cut short after the pending manifest and the new file, before the final manifest.
         let s = survey(dir.path(), "x.kdl", &two).unwrap();
         let mut pending = s.previous.clone().unwrap();
-        for (file, hash) in &s.manifest.files {
+        for (file, hash) in &s.manifest().files {
             pending
                 .pending
                 .entry(file.clone())
@@ -619,7 +627,7 @@ mod tests {
         assert_eq!(text, expected);
         assert_eq!(Manifest::parse(text.as_bytes()), Previous::Read(manifest));
 
-        let empty = Manifest::of("x.kdl", &[]);
+        let empty = Manifest::of("x.kdl", []);
         assert_eq!(Manifest::parse(&empty.to_bytes()), Previous::Read(empty));
         let mut pending = Manifest::of("x.kdl", &[artifact("a.service", "a\n")]);
         pending

@@ -218,7 +218,7 @@ def environment():
 
 
 def compact(script):
-    """The build script as user-data carries it (src/render/user_data.rs)."""
+    """A file (the build script or a unit) as user-data carries it (src/render/user_data.rs)."""
     out, header = [], True
     for line in script.splitlines():
         is_comment = line.lstrip().startswith("#")
@@ -260,16 +260,16 @@ def render(plan):
         m = plan["units"]["monitor"]
         units += [(m["service"], t("monitor_service")), (m["timer"], t("monitor_timer")), (m["recover"], t("recover_unit"))]
     if plan["units"].get("notify"):
-        units.append((plan["units"]["notify"], t("notify_unit")))
+        units.append((plan["units"]["notify"]["file"], t("notify_unit")))
     files = plan["files"]
     out = {files["unit"]: unit, files["build_script"]: script}
     out.update({f["name"]: text for f, text in units})
     if files.get("user_data"):
         context = dict(plan)
         context.update(
-            unit_text=unit,
+            unit_text=compact(unit),
             build_script_text=compact(script),
-            other_units=[{"path": f["path"], "text": text, "delimiter": "DEPLOYC_UNIT_%d" % (i + 2)} for i, (f, text) in enumerate(units)],
+            other_units=[{"path": f["path"], "text": compact(text), "delimiter": "DEPLOYC_UNIT_%d" % (i + 2)} for i, (f, text) in enumerate(units)],
             cloudwatch_text=cw,
         )
         user_data = t("user_data", context)

@@ -1,12 +1,10 @@
 //! `<project>-deploy.service`: a new version built, pulled, brought up and
 //! checked while the running one serves.
 
-use handlebars::Handlebars;
-
-use crate::plan::Plan;
+use handlebars::{Context, Handlebars};
 
 pub const TEMPLATE: &str = include_str!("templates/deploy.service.hbs");
 
-pub fn render(templates: &Handlebars, plan: &Plan) -> String {
-    super::render_template(templates, "deploy_unit", plan)
+pub fn render(templates: &Handlebars, plan: &Context) -> String {
+    super::render_in(templates, "deploy_unit", plan)
 }

@@ -81,19 +81,21 @@ pub fn carried(text: &str) -> String {
 /// Every artifact of a plan, in a fixed order.
 pub fn render_all(plan: &Plan) -> Result<Vec<Artifact>, RenderFailure> {
     let templates = &*ENGINE;
-    let unit = unit::render(templates, plan);
-    let build_script = build_script::render(templates, plan);
+    // Handlebars reads the plan as JSON: converted once, for every template that reads it.
+    let json = Context::wraps(plan).expect("a plan converts to JSON");
+    let unit = unit::render(templates, &json);
+    let build_script = build_script::render(templates, &json);
     let cloudwatch = cloudwatch::render(plan);
     // The units beside the main one, each with where it is installed.
     let mut units: Vec<(&crate::plan::UnitFile, String)> =
-        vec![(&plan.units.deploy, deploy_unit::render(templates, plan))];
+        vec![(&plan.units.deploy, deploy_unit::render(templates, &json))];
     if let Some(monitor) = &plan.units.monitor {
-        units.push((&monitor.service, monitor::render_service(templates, plan)));
-        units.push((&monitor.timer, monitor::render_timer(templates, plan)));
-        units.push((&monitor.recover, recover_unit::render(templates, plan)));
+        units.push((&monitor.service, monitor::render_service(templates, &json)));
+        units.push((&monitor.timer, monitor::render_timer(templates, &json)));
+        units.push((&monitor.recover, recover_unit::render(templates, &json)));
     }
     if let Some(notify) = &plan.units.notify {
-        units.push((&notify.file, notify_unit::render(templates, plan)));
+        units.push((&notify.file, notify_unit::render(templates, &json)));
     }
     let mut artifacts = vec![
         Artifact {
@@ -184,26 +186,26 @@ fn gzip(data: &[u8]) -> Vec<u8> {
     encoder.finish().expect("writing to memory")
 }
 
-/// The helpers and the partials every service unit shares. The templates are
-/// not registered here: each is parsed in parts, when first rendered (`parts.rs`).
+/// The helpers. Templates are not registered here: each is parsed in parts,
+/// when first rendered, with its partials written into it (`parts.rs`).
 static ENGINE: std::sync::LazyLock<Handlebars<'static>> = std::sync::LazyLock::new(|| {
     let mut hb = registry();
-    for (name, text) in UNIT_PARTIALS {
-        hb.register_partial(name, *text)
-            .unwrap_or_else(|e| panic!("partial {name} does not parse: {e}"));
-    }
     hb.register_helper(parts::HELPER, Box::new(PartHelper));
     hb
 });
 
-const UNIT_PARTIALS: &[(&str, &str)] = &[
+/// The partials every service unit shares.
+const PARTIALS: &[(&str, &str)] = &[
     ("identity", include_str!("templates/identity.hbs")),
     ("stages", include_str!("templates/stages.hbs")),
     ("sandbox", include_str!("templates/sandbox.hbs")),
 ];
 
-/// Every template, by the name its renderer asks for.
-static TEMPLATES: [Lazy; 8] = [
+/// Every template, by the name its renderer (or, for a partial, a stub) asks for.
+static TEMPLATES: [Lazy; 11] = [
+    Lazy::new(PARTIALS[0].0, PARTIALS[0].1),
+    Lazy::new(PARTIALS[1].0, PARTIALS[1].1),
+    Lazy::new(PARTIALS[2].0, PARTIALS[2].1),
     Lazy::new("unit", unit::TEMPLATE),
     Lazy::new("build_script", build_script::TEMPLATE),
     Lazy::new("deploy_unit", deploy_unit::TEMPLATE),
@@ -270,13 +272,18 @@ impl HelperDef for PartHelper {
 
 /// Renders a template with the helpers of `hb`; a failure here is a bug in deployc.
 fn render_template<'reg>(hb: &'reg Handlebars<'reg>, name: &str, data: &impl serde::Serialize) -> String {
-    let rendered = Context::wraps(data).and_then(|ctx| {
-        let mut out = StringOutput::new();
-        template(name)
-            .root()
-            .render(hb, &ctx, &mut RenderContext::new(None), &mut out)?;
-        out.into_string().map_err(|e| RenderErrorReason::from(e).into())
-    });
+    let ctx = Context::wraps(data).unwrap_or_else(|e| panic!("template {name}: no JSON for its data: {e}"));
+    render_in(hb, name, &ctx)
+}
+
+/// `render_template` with its data already converted, so templates that read
+/// the same data share one conversion.
+fn render_in<'reg>(hb: &'reg Handlebars<'reg>, name: &str, ctx: &Context) -> String {
+    let mut out = StringOutput::new();
+    let rendered = template(name)
+        .root()
+        .render(hb, ctx, &mut RenderContext::new(None), &mut out)
+        .and_then(|()| out.into_string().map_err(|e| RenderErrorReason::from(e).into()));
     let text = rendered.unwrap_or_else(|e| panic!("template {name} failed to render: {e}"));
     assert!(
         !text.contains('\u{0}'),
@@ -418,7 +425,7 @@ mod tests {
             recover_unit::TEMPLATE,
             notify_unit::TEMPLATE,
         ];
-        for text in templates.into_iter().chain(UNIT_PARTIALS.iter().map(|(_, t)| *t)) {
+        for text in templates.into_iter().chain(PARTIALS.iter().map(|(_, t)| *t)) {
             assert!(!text.contains("{{{"), "triple braces skip the escapers");
             assert!(!text.contains("{{&"), "{{& skips the escapers");
         }

@@ -22,6 +22,11 @@
 //! template's own, byte for byte. Cuts are made only where that holds: between
 //! lines, outside any block whose tags share a line with other text, and never
 //! beside whitespace control (`~`).
+//!
+//! Partials are templates of their own, included by the same stub
+//! (`inline_partials`) rather than by `{{> partial}}`: Handlebars renders a
+//! partial in a deep copy of its whole context, the plan, which cost more
+//! than rendering the partial did.
 
 use std::sync::OnceLock;
 
@@ -59,7 +64,7 @@ impl Lazy {
 
     fn parts(&self) -> &[Part] {
         self.parts.get_or_init(|| {
-            cut(self.name, self.text)
+            cut(self.name, &inline_partials(self.text, super::PARTIALS))
                 .into_iter()
                 .map(|text| Part {
                     text,
@@ -89,6 +94,44 @@ impl Lazy {
     pub fn part_count(&self) -> usize {
         self.parts().len()
     }
+}
+
+/// `text` with each line that includes a partial replaced by a stub that
+/// renders the partial's template (named as the partial) in place:
+/// `{{> name}}` in the same context, and `{{> name key=path}}` inside
+/// `{{#with path as |key|}}`, where the partial reads `key.…` as it read the
+/// hash. Both are alone on their lines at column 0, so nothing is indented,
+/// and the output is what Handlebars' partial printed. Any other use of a
+/// partial is a bug in deployc.
+fn inline_partials(text: &str, partials: &[(&str, &str)]) -> String {
+    let stub = |name: &str| {
+        assert!(partials.iter().any(|(n, _)| *n == name), "no partial {name}");
+        format!("{{{{#{HELPER} \"{name}\" 0 1}}}}\n{{{{/{HELPER}}}}}\n")
+    };
+    let mut out = String::with_capacity(text.len());
+    for line in text.split_inclusive('\n') {
+        if !line.contains("{{>") {
+            out.push_str(line);
+            continue;
+        }
+        let tag = line
+            .strip_suffix('\n')
+            .and_then(|l| l.strip_prefix("{{> "))
+            .and_then(|l| l.strip_suffix("}}"))
+            .unwrap_or_else(|| panic!("a partial must be alone on its line: {line:?}"));
+        match tag.split_once(' ') {
+            None => out.push_str(&stub(tag)),
+            Some((name, hash)) => {
+                let Some((key, path)) = hash.split_once('=').filter(|(_, path)| !path.contains(' ')) else {
+                    panic!("a partial takes one key=path at most: {line:?}");
+                };
+                out.push_str(&format!("{{{{#with {path} as |{key}|}}}}\n"));
+                out.push_str(&stub(name));
+                out.push_str("{{/with}}\n");
+            }
+        }
+    }
+    out
 }
 
 /// A line of template text (with its newline) and the block tags on it.
@@ -356,7 +399,18 @@ impl Cutter<'_, '_> {
 
 #[cfg(test)]
 mod tests {
-    use super::cut;
+    use super::{cut, inline_partials};
+
+    #[test]
+    fn partials_are_rendered_by_stubs() {
+        let partials = [("p", "P={{unit_arg x.a}}\n")];
+        let text = "a\n{{> p}}\n{{> p x=y.z}}\nb\n";
+        let stub = "{{#deployc_part \"p\" 0 1}}\n{{/deployc_part}}\n";
+        assert_eq!(
+            inline_partials(text, &partials),
+            format!("a\n{stub}{{{{#with y.z as |x|}}}}\n{stub}{{{{/with}}}}\nb\n")
+        );
+    }
 
     #[test]
     fn long_bodies_and_long_runs_become_parts() {

@@ -1,11 +1,9 @@
 //! `<project>-recover.service`: the bounded restart after a failed recovery.
 
-use handlebars::Handlebars;
-
-use crate::plan::Plan;
+use handlebars::{Context, Handlebars};
 
 pub const TEMPLATE: &str = include_str!("templates/recover.service.hbs");
 
-pub fn render(templates: &Handlebars, plan: &Plan) -> String {
-    super::render_template(templates, "recover_unit", plan)
+pub fn render(templates: &Handlebars, plan: &Context) -> String {
+    super::render_in(templates, "recover_unit", plan)
 }

@@ -1,11 +1,9 @@
 //! `<project>.service`: the systemd unit that builds, starts, checks and stops the deployment.
 
-use handlebars::Handlebars;
-
-use crate::plan::Plan;
+use handlebars::{Context, Handlebars};
 
 pub const TEMPLATE: &str = include_str!("templates/unit.service.hbs");
 
-pub fn render(templates: &Handlebars, plan: &Plan) -> String {
-    super::render_template(templates, "unit", plan)
+pub fn render(templates: &Handlebars, plan: &Context) -> String {
+    super::render_in(templates, "unit", plan)
 }
