@@ -9,6 +9,8 @@ mod build_script;
 mod cloudwatch;
 mod deploy_unit;
 pub mod escape;
+mod iam;
+mod journal_unit;
 mod monitor;
 mod notify_unit;
 mod recover_unit;
@@ -70,10 +72,10 @@ fn user_data_parts(
     parts
 }
 
-/// The build script as user-data carries and installs it: without the comment
-/// lines inside it.
-pub fn carried_build_script(script: &str) -> String {
-    user_data::compact(script)
+/// A build script or unit as user-data carries and installs it: its header,
+/// then its lines without the comment lines among them.
+pub fn carried(text: &str) -> String {
+    user_data::compact(text)
 }
 
 /// Every artifact of a plan, in a fixed order.
@@ -93,6 +95,9 @@ pub fn render_all(plan: &Plan) -> Result<Vec<Artifact>, RenderFailure> {
     if let Some(notify) = &plan.units.notify {
         units.push((notify, notify_unit::render(templates, plan)));
     }
+    if let Some(journal) = &plan.units.journal {
+        units.push((&journal.unit, journal_unit::render(templates, plan)));
+    }
     let mut artifacts = vec![
         Artifact {
             file: plan.files.unit.clone(),
@@ -111,9 +116,14 @@ pub fn render_all(plan: &Plan) -> Result<Vec<Artifact>, RenderFailure> {
         executable: false,
     }));
     if let Some(file) = &plan.files.user_data {
-        let other_units: Vec<(&str, &str)> =
-            units.iter().map(|(f, t)| (f.path.as_str(), t.as_str())).collect();
-        let carried_script = carried_build_script(&build_script);
+        let carried_units: Vec<(&str, String)> =
+            units.iter().map(|(f, t)| (f.path.as_str(), carried(t))).collect();
+        let other_units: Vec<(&str, &str)> = carried_units
+            .iter()
+            .map(|(path, t)| (*path, t.as_str()))
+            .collect();
+        let unit = carried(&unit);
+        let carried_script = carried(&build_script);
         let script = user_data::render(
             &USER_DATA,
             plan,
@@ -163,6 +173,13 @@ pub fn render_all(plan: &Plan) -> Result<Vec<Artifact>, RenderFailure> {
             executable: false,
         });
     }
+    if let (Some(file), Some(json)) = (&plan.files.iam_policy, iam::render(plan)) {
+        artifacts.push(Artifact {
+            file: file.clone(),
+            bytes: json.into_bytes(),
+            executable: false,
+        });
+    }
     Ok(artifacts)
 }
 
@@ -188,6 +205,7 @@ static TEMPLATES: std::sync::LazyLock<Handlebars<'static>> = std::sync::LazyLock
         ("monitor_timer", monitor::TIMER_TEMPLATE),
         ("recover_unit", recover_unit::TEMPLATE),
         ("notify_unit", notify_unit::TEMPLATE),
+        ("journal_unit", journal_unit::TEMPLATE),
     ]);
     // What every service unit shares.
     for (name, text) in UNIT_PARTIALS {
@@ -395,6 +413,7 @@ mod tests {
             monitor::TIMER_TEMPLATE,
             recover_unit::TEMPLATE,
             notify_unit::TEMPLATE,
+            journal_unit::TEMPLATE,
         ];
         for text in templates.into_iter().chain(UNIT_PARTIALS.iter().map(|(_, t)| *t)) {
             assert!(!text.contains("{{{"), "triple braces skip the escapers");

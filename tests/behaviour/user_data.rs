@@ -272,7 +272,7 @@ fn the_units_the_build_script_and_the_cloudwatch_config_are_installed_as_rendere
     let script = String::from_utf8(artifacts["app-build.sh"].clone()).unwrap();
     assert_eq!(
         installed(BUILD_SCRIPT),
-        deployc::render::carried_build_script(&script).into_bytes()
+        deployc::render::carried(&script).into_bytes()
     );
     assert_eq!(installed(DEPLOY_UNIT), artifacts["app-deploy.service"]);
     assert_eq!(mode(&sb.host_path(BUILD_SCRIPT)), 0o755);
@@ -826,6 +826,6 @@ host {
     let script = String::from_utf8(deployment.artifact("app-build.sh")).unwrap();
     assert_eq!(
         std::fs::read(sb.host_path(BUILD_SCRIPT)).unwrap(),
-        deployc::render::carried_build_script(&script).into_bytes()
+        deployc::render::carried(&script).into_bytes()
     );
 }

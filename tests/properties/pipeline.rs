@@ -456,13 +456,14 @@ pub fn check(spec: &str, bash: bool) -> Result<bool, TestCaseError> {
             + usize::from(user_data.is_some())
             + usize::from(plan.files.user_data_gz.is_some())
             + usize::from(cloudwatch.is_some())
+            + usize::from(plan.files.iam_policy.is_some())
     );
     if let Some(user_data) = &user_data {
         let bodies = probe::heredocs(user_data).map_err(fail)?;
-        prop_assert_eq!(&bodies["DEPLOYC_UNIT"], &unit);
+        prop_assert_eq!(&bodies["DEPLOYC_UNIT"], &deployc::render::carried(&unit));
         prop_assert_eq!(
             &bodies["DEPLOYC_BUILD_SCRIPT"],
-            &deployc::render::carried_build_script(&build_script)
+            &deployc::render::carried(&build_script)
         );
         prop_assert_eq!(bodies.get("DEPLOYC_CLOUDWATCH"), cloudwatch.as_ref());
     }
