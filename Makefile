@@ -6,7 +6,7 @@
 #   make golden           refresh golden/ from examples/
 #   make install          deployc, its manual page and shell completions under PREFIX
 #   make bench            whole-process benchmarks (benches/run)
-#   make test-hosts       end-to-end tests on real hosts (tests/hosts/run, to come)
+#   make test-hosts       end-to-end tests on a real systemd and Docker (tests/hosts/run), as root
 
 PREFIX ?= /usr/local
 # The highest systemd-analyze security exposure a rendered unit may have.
@@ -46,8 +46,8 @@ install:
 bench:
 	benches/run
 
-# End-to-end tests on real hosts: the suite will be tests/hosts/run. They need
-# machines to deploy to, so `make test` does not run them.
+# End-to-end tests under a real systemd and Docker engine (tests/hosts/README.md).
+# They need root and the machine's only dockerd, so `make test` does not run them,
+# and runs are serialized: others may run the suite on the same machine.
 test-hosts:
-	@test -x tests/hosts/run || { echo 'make test-hosts: there is no host suite yet (tests/hosts/run)' >&2; exit 1; }
-	tests/hosts/run
+	flock /run/deployc-hosts.lock tests/hosts/run
