@@ -737,7 +737,7 @@ fn engine_plan(engine: Engine) -> EnginePlan {
             container_state_format: CONTAINER_STATE_FORMAT,
             prune_args: vec!["builder", "prune", "--force"],
             is_podman: false,
-            compose_hint: "install Docker Compose v2 where the docker CLI finds it: the docker-compose-plugin package, or its binary as /usr/libexec/docker/cli-plugins/docker-compose",
+            compose_hint: "install Docker Compose v2 where the docker CLI finds it also in this unit (not ~/.docker): its package (docker-compose-plugin, docker-compose-v2), or its binary as /usr/local/lib/docker/cli-plugins/docker-compose",
             min_version: None,
         },
         Engine::Podman => EnginePlan {
