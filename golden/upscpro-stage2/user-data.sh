@@ -65,7 +65,7 @@ if [[ -e $DONE ]]; then
     exit 0
 fi
 step='checking the distribution'
-release=$(. /etc/os-release && echo "$ID $VERSION_ID")
+release=$(. /etc/os-release && echo "$ID ${VERSION_ID-}")
 [[ $release == "$OS_RELEASE"* ]] ||
     fail "this host runs $release, but the spec bootstraps $OS (host os); its install steps differ"
 
