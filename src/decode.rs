@@ -16,9 +16,9 @@ use crate::problem::Problem;
 use crate::span::{Span, Spanned};
 use crate::suggest::closest;
 use crate::values::{
-    AbsPath, Account, Backoff, Branch, CacheMode, Cpus, Duration, Engine, EnvKey, HealthFailure, ImageRef,
-    Lint, LogGroup, LogStream, Missing, Name, Order, Package, Progress, RegistryHost, RelPath, RestartPolicy,
-    Size, SnsTopic, SsmRef, Text, Url,
+    AbsPath, Account, Backoff, Branch, CacheMode, Cpus, Duration, Engine, EnvKey, HealthFailure, HostOs,
+    ImageRef, Lint, LogGroup, LogStream, Missing, Name, Order, Package, Progress, RegistryHost, RelPath,
+    RestartPolicy, Size, SnsTopic, SsmRef, Text, Url,
 };
 
 /// Names of the checks that are errors: `allow` cannot silence them.
@@ -108,7 +108,7 @@ macro_rules! from_kdl_string {
 
 from_kdl_string!("a string": Name, EnvKey, AbsPath, RelPath, Text, Url, SsmRef, ImageRef, Account,
     Package, Branch, LogGroup, LogStream, Order, RestartPolicy, Missing, CacheMode, Backoff, Engine,
-    Progress, HealthFailure, RegistryHost, SnsTopic);
+    HostOs, Progress, HealthFailure, RegistryHost, SnsTopic);
 from_kdl_string!("a duration string": Duration);
 from_kdl_string!("a size string": Size);
 
@@ -1044,6 +1044,7 @@ fn decode_health(d: &mut Diagnostics, node: &KdlNode) -> Health {
 }
 
 const HOST_NODES: &[&str] = &[
+    "os",
     "packages",
     "repo",
     "retry",
@@ -1056,6 +1057,7 @@ const HOST_NODES: &[&str] = &[
 fn decode_host(d: &mut Diagnostics, node: &KdlNode) -> Host {
     let mut r = Reader::new(d, node);
     let mut host = Host {
+        os: Spanned::unspanned(HostOs::default()),
         packages: Vec::new(),
         repo: None,
         retry: Retry::default(),
@@ -1072,6 +1074,11 @@ fn decode_host(d: &mut Diagnostics, node: &KdlNode) -> Host {
             continue;
         }
         match key {
+            "os" => {
+                if let Some(v) = single(d, child, "\"al2023\", \"ubuntu\" or \"debian\"") {
+                    host.os = v;
+                }
+            }
             "packages" => host.packages.extend(list(d, child, "package names")),
             "repo" => {
                 let mut p = Reader::in_block(d, child, &["host"]);

@@ -8,9 +8,9 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::span::{Span, Spanned};
 use crate::values::{
-    AbsPath, Account, Backoff, Branch, CacheMode, Cpus, Duration, Engine, EnvKey, HealthFailure, ImageRef,
-    Lint, LogGroup, LogStream, Missing, Name, Order, Package, Progress, RegistryHost, RelPath, RestartPolicy,
-    Size, SnsTopic, SsmRef, Text, Url,
+    AbsPath, Account, Backoff, Branch, CacheMode, Cpus, Duration, Engine, EnvKey, HealthFailure, HostOs,
+    ImageRef, Lint, LogGroup, LogStream, Missing, Name, Order, Package, Progress, RegistryHost, RelPath,
+    RestartPolicy, Size, SnsTopic, SsmRef, Text, Url,
 };
 
 /// One Docker Compose deployment, described for deployc.
@@ -456,7 +456,11 @@ fn default_status() -> Spanned<u16> {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
 pub struct Host {
-    /// Packages to install before anything else.
+    /// The distribution of the host: only its install steps are rendered, and the
+    /// bootstrap refuses to run on another.
+    #[serde(default)]
+    pub os: Spanned<HostOs>,
+    /// More packages to install, beside what the bootstrap installs itself.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub packages: Vec<Spanned<Package>>,
     /// The repository cloned into the project root.
@@ -533,8 +537,10 @@ impl Default for Retry {
     }
 }
 
+/// Six attempts 5 s apart, doubling: 2m35s in all, longer than a new
+/// instance role takes to reach a new instance.
 fn default_attempts() -> Spanned<u32> {
-    Spanned::unspanned(3)
+    Spanned::unspanned(6)
 }
 
 fn default_retry_delay() -> Spanned<Duration> {

@@ -6,7 +6,7 @@ use serde::Serialize;
 use crate::budget;
 use crate::model::Spec;
 use crate::validate::COMPOSE_PROJECT_VAR;
-use crate::values::{AbsPath, CacheMode, Engine, HealthFailure, Order, Progress, RestartPolicy};
+use crate::values::{AbsPath, CacheMode, Engine, HealthFailure, HostOs, Order, Progress, RestartPolicy};
 
 /// Where deployc's own files go on the host.
 const UNIT_DIR: &str = "/etc/systemd/system";
@@ -61,6 +61,21 @@ pub struct Plan {
     pub registries: Vec<RegistryPlan>,
     pub units: Units,
     pub notify: Option<NotifyPlan>,
+    pub iam: Option<IamPlan>,
+}
+
+/// What the instance role must allow: exactly the AWS calls the deployment makes.
+#[derive(Clone, Debug, Serialize)]
+pub struct IamPlan {
+    /// SSM parameter names read with `get-parameter --with-decryption`.
+    pub parameters: Vec<String>,
+    pub log_group: Option<String>,
+    pub retention: bool,
+    /// The namespace of the agent's metrics, when it collects any.
+    pub metrics_namespace: Option<&'static str>,
+    pub sns_topics: Vec<String>,
+    /// `(region, account)` of each ECR registry.
+    pub ecr: Vec<(String, String)>,
 }
 
 /// A systemd unit: its file name in the output folder, which is its unit
@@ -88,6 +103,8 @@ pub struct Units {
     pub monitor: Option<MonitorPlan>,
     /// Sends notifications for the unit whose `OnFailure=` started it.
     pub notify: Option<NotifyUnit>,
+    /// Copies the units' journal where the CloudWatch agent ships it, with `cloudwatch`.
+    pub journal: Option<JournalPlan>,
 }
 
 /// A template unit, one instance per failed unit (`OnFailure=<prefix>%n.service`):
@@ -108,7 +125,15 @@ impl Units {
             all.extend([&monitor.service, &monitor.timer, &monitor.recover]);
         }
         all.extend(self.notify.as_ref().map(|notify| &notify.file));
+        all.extend(self.journal.as_ref().map(|j| &j.unit));
         all
+    }
+
+    /// The units a bootstrap enables and starts after the main one.
+    fn enabled_by_bootstrap(&self) -> Vec<String> {
+        let mut enable: Vec<String> = self.journal.iter().map(|j| j.unit.name.clone()).collect();
+        enable.extend(self.monitor.iter().map(|m| m.timer.name.clone()));
+        enable
     }
 }
 
@@ -152,6 +177,8 @@ pub struct Files {
     /// The compressed user-data EC2 is given, when the spec gzips it.
     pub user_data_gz: Option<String>,
     pub cloudwatch: Option<String>,
+    /// The instance role's policy, when the deployment calls AWS.
+    pub iam_policy: Option<String>,
 }
 
 impl Files {
@@ -194,6 +221,8 @@ pub struct Paths {
     pub metrics_log: Option<String>,
     pub compose_file: String,
     pub env_file: Option<String>,
+    /// The engine client's config folder in the unit: where it looks for plugins first.
+    pub docker_config: String,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -340,7 +369,24 @@ pub struct Hardening {
 pub struct HostPlan {
     pub log: String,
     pub log_dir: String,
+    pub os: OsPlan,
+    /// The distribution's packages: what the deployment needs, then the spec's own.
     pub packages: Vec<String>,
+    /// Installed only where no `aws` is: AMIs often carry the AWS CLI already.
+    pub aws_package: Option<&'static str>,
+    /// What the distribution does not package: pinned release binaries.
+    pub downloads: Vec<DownloadPlan>,
+    /// The CloudWatch agent's signed .deb, where no package has it.
+    pub agent_deb: Option<AgentDebPlan>,
+    /// Downloads anything: binaries or the agent.
+    pub fetches: bool,
+    /// A file holding a base URL that every download is fetched through
+    /// instead (checksums and signatures are checked all the same).
+    pub mirror_file: &'static str,
+    /// Written when a bootstrap has finished: a later run only enables and starts the units.
+    pub done_marker: String,
+    /// The units the bootstrap enables and starts after the main one.
+    pub enable: Vec<String>,
     pub attempts: u32,
     pub delay_secs: u64,
     pub backoff: &'static str,
@@ -350,6 +396,49 @@ pub struct HostPlan {
     /// Reads a token or an env-file from SSM.
     pub uses_ssm: bool,
     pub gzip: bool,
+}
+
+/// The distribution of a host, as the bootstrap checks and installs for it.
+#[derive(Clone, Debug, Serialize)]
+pub struct OsPlan {
+    pub name: &'static str,
+    /// `$ID $VERSION_ID` of /etc/os-release starts with this.
+    pub release: &'static str,
+    /// apt-get, else dnf.
+    pub apt: bool,
+}
+
+/// A release binary the bootstrap downloads, checks against its sha256 and installs.
+#[derive(Clone, Debug, Serialize)]
+pub struct DownloadPlan {
+    pub name: &'static str,
+    pub path: String,
+    /// Needed only with an engine client of this major version or newer (0: always).
+    pub min_client: u32,
+    pub x86_64: Binary,
+    pub aarch64: Binary,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Binary {
+    pub url: &'static str,
+    pub sha256: &'static str,
+}
+
+/// The CloudWatch agent's .deb and its detached signature, verified with
+/// AWS's key, which must have `fingerprint`.
+#[derive(Clone, Debug, Serialize)]
+pub struct AgentDebPlan {
+    pub x86_64: Signed,
+    pub aarch64: Signed,
+    pub key: &'static str,
+    pub fingerprint: &'static str,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Signed {
+    pub url: &'static str,
+    pub signature: &'static str,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -381,6 +470,23 @@ pub struct CloudwatchPlan {
 pub struct CollectedFile {
     pub path: String,
     pub stream: String,
+    /// A glob matching several files (one per build): each is shipped, not only the newest.
+    pub many: bool,
+}
+
+/// `<project>-journal.service`: follows the journal of the deployment's units
+/// into a file the CloudWatch agent ships, since preflight, pull and health
+/// failures are in the journal and not in any build log.
+#[derive(Clone, Debug, Serialize)]
+pub struct JournalPlan {
+    pub unit: UnitFile,
+    /// `LogsDirectory=` of the follower, relative to /var/log.
+    pub logs_directory: String,
+    pub file: String,
+    /// Where journalctl keeps its place, so a restart neither skips nor repeats lines.
+    pub cursor: String,
+    /// `--unit=` arguments: the main unit and the units beside it.
+    pub unit_args: Vec<String>,
 }
 
 /// A registry login, with where its credentials come from.
@@ -396,10 +502,216 @@ pub struct RegistryPlan {
 
 #[derive(Clone, Debug, Serialize)]
 pub struct MetricsPlan {
+    /// The agent's metrics namespace, which the IAM policy limits PutMetricData to.
+    pub namespace: &'static str,
     pub interval_secs: u64,
     pub memory: bool,
     pub disk: Vec<String>,
 }
+
+/// Where downloaded CLI plugins go: the docker CLI (and podman compose) looks
+/// there whatever DOCKER_CONFIG is, unlike ~/.docker, and no package owns it.
+const CLI_PLUGINS: &str = "/usr/local/lib/docker/cli-plugins";
+const MIRROR_FILE: &str = "/etc/deployc/download-mirror";
+
+/// What each distribution packages, by its own names. `None`: not packaged
+/// (or too old), so the pinned download below stands in. The one place
+/// these facts live; docs/language.md's `os` table says the same for users.
+struct Distro {
+    os: HostOs,
+    release: &'static str,
+    apt: bool,
+    docker: &'static str,
+    podman: Option<&'static str>,
+    compose: Option<&'static str>,
+    /// AL2023's docker bundles buildx 0.12, too old for Compose 2.40.
+    buildx: Option<&'static str>,
+    aws: &'static str,
+    agent: Option<&'static str>,
+    /// What downloads need beside the base system.
+    fetch: &'static [&'static str],
+}
+
+const DISTROS: [Distro; 3] = [
+    Distro {
+        os: HostOs::Al2023,
+        release: "amzn 2023",
+        apt: false,
+        docker: "docker",
+        podman: None,
+        compose: None,
+        buildx: None,
+        aws: "awscli-2",
+        agent: Some("amazon-cloudwatch-agent"),
+        fetch: &[],
+    },
+    Distro {
+        os: HostOs::Ubuntu,
+        release: "ubuntu ",
+        apt: true,
+        docker: "docker.io",
+        podman: Some("podman"),
+        compose: Some("docker-compose-v2"),
+        buildx: Some("docker-buildx"),
+        aws: "awscli",
+        agent: None,
+        fetch: &["curl", "ca-certificates"],
+    },
+    Distro {
+        os: HostOs::Debian,
+        release: "debian ",
+        apt: true,
+        docker: "docker.io",
+        podman: Some("podman"),
+        compose: None,
+        buildx: None,
+        aws: "awscli",
+        agent: None,
+        fetch: &["curl", "ca-certificates"],
+    },
+];
+
+/// Pinned releases: (name, file, min_client, x86-64, aarch64).
+const COMPOSE: (&str, &str, u32, Binary, Binary) = (
+    "Docker Compose v2.40.0",
+    "docker-compose",
+    0,
+    Binary {
+        url: "https://github.com/docker/compose/releases/download/v2.40.0/docker-compose-linux-x86_64",
+        sha256: "bd5835ccbbf06a42dcb5294c65e34a4634b34447afb9ed6fc7adf18a000e0f99",
+    },
+    Binary {
+        url: "https://github.com/docker/compose/releases/download/v2.40.0/docker-compose-linux-aarch64",
+        sha256: "fa99ca94c96c8cae4024493581a20049764ce723558991d0d1526c1c7b791a79",
+    },
+);
+/// Docker 23 and newer build with BuildKit only through buildx; older clients have it built in.
+const BUILDX: (&str, &str, u32, Binary, Binary) = (
+    "Docker buildx v0.29.1",
+    "docker-buildx",
+    23,
+    Binary {
+        url: "https://github.com/docker/buildx/releases/download/v0.29.1/buildx-v0.29.1.linux-amd64",
+        sha256: "7d2d7d6d4680aa349614965aaa33ccec43f1a9a21e908a5ce4cb6adfa5ad5141",
+    },
+    Binary {
+        url: "https://github.com/docker/buildx/releases/download/v0.29.1/buildx-v0.29.1.linux-arm64",
+        sha256: "50e85c4e290b698908421161c1aee069bcc5d4a65b7b7201bfac3a176b223a7e",
+    },
+);
+/// No apt repository carries the agent: AWS publishes a .deb, signed with this key.
+const AGENT_DEB: AgentDebPlan = AgentDebPlan {
+    x86_64: Signed {
+        url: "https://amazoncloudwatch-agent.s3.amazonaws.com/debian/amd64/latest/amazon-cloudwatch-agent.deb",
+        signature: "https://amazoncloudwatch-agent.s3.amazonaws.com/debian/amd64/latest/amazon-cloudwatch-agent.deb.sig",
+    },
+    aarch64: Signed {
+        url: "https://amazoncloudwatch-agent.s3.amazonaws.com/debian/arm64/latest/amazon-cloudwatch-agent.deb",
+        signature: "https://amazoncloudwatch-agent.s3.amazonaws.com/debian/arm64/latest/amazon-cloudwatch-agent.deb.sig",
+    },
+    key: "https://amazoncloudwatch-agent.s3.amazonaws.com/assets/amazon-cloudwatch-agent.gpg",
+    fingerprint: "937616F3450B7D806CBD9725D58167303B789C72",
+};
+
+fn download(
+    (name, file, min_client, x86_64, aarch64): (&'static str, &str, u32, Binary, Binary),
+) -> DownloadPlan {
+    DownloadPlan {
+        name,
+        path: format!("{CLI_PLUGINS}/{file}"),
+        min_client,
+        x86_64,
+        aarch64,
+    }
+}
+
+/// The host's distribution, what it installs from packages and what it downloads.
+fn host_plan(spec: &Spec, host: &crate::model::Host, state_dir: &str, units: &Units) -> HostPlan {
+    let distro = DISTROS
+        .iter()
+        .find(|d| d.os == *host.os)
+        .expect("every os has a row");
+    let docker = *spec.build.docker == Engine::Docker;
+    let mut packages: Vec<String> = Vec::new();
+    let mut add = |name: &str| {
+        if !packages.iter().any(|p| p == name) {
+            packages.push(name.to_owned());
+        }
+    };
+    add(if docker {
+        distro.docker
+    } else {
+        distro
+            .podman
+            .expect("validation refuses podman where it is not packaged")
+    });
+    let mut downloads = Vec::new();
+    match distro.compose {
+        Some(package) => add(package),
+        None => downloads.push(download(COMPOSE)),
+    }
+    if docker {
+        match distro.buildx {
+            Some(package) => add(package),
+            None => downloads.push(download(BUILDX)),
+        }
+    }
+    if host.repo.is_some() {
+        add("git");
+    }
+    let agent_deb = match (spec.cloudwatch.is_some(), distro.agent) {
+        (false, _) => None,
+        (true, Some(package)) => {
+            add(package);
+            None
+        }
+        (true, None) => {
+            add("gnupg");
+            Some(AGENT_DEB)
+        }
+    };
+    let fetches = !downloads.is_empty() || agent_deb.is_some();
+    if fetches {
+        distro.fetch.iter().for_each(|p| add(p));
+    }
+    for package in &host.packages {
+        add(package.as_str());
+    }
+    let uses_ssm = host.env_file.is_some() || host.repo.as_ref().is_some_and(|r| r.token.is_some());
+    let needs_aws = uses_ssm || !spec.registry.is_empty() || spec.notify.is_some();
+    HostPlan {
+        log: host.log.to_string(),
+        log_dir: parent(&host.log.value),
+        os: OsPlan {
+            name: host.os.as_str(),
+            release: distro.release,
+            apt: distro.apt,
+        },
+        packages,
+        aws_package: needs_aws.then_some(distro.aws),
+        downloads,
+        agent_deb,
+        fetches,
+        mirror_file: MIRROR_FILE,
+        done_marker: format!("{state_dir}/bootstrapped"),
+        enable: units.enabled_by_bootstrap(),
+        attempts: *host.retry.attempts,
+        delay_secs: host.retry.delay.secs(),
+        backoff: host.retry.backoff.as_str(),
+        docker_wait_secs: host.docker_wait.secs(),
+        repo: host.repo.as_ref().map(|r| RepoPlan {
+            url: r.url.to_string(),
+            branch: r.branch.to_string(),
+            token_parameter: r.token.as_ref().map(|t| t.parameter().to_owned()),
+        }),
+        env_file: None,
+        uses_ssm,
+        gzip: *host.gzip,
+    }
+}
+
+/// The agent's own namespace for host metrics.
+const METRICS_NAMESPACE: &str = "CWAgent";
 
 /// The file of Embedded Metric Format lines, in the log directory.
 const METRICS_LOG: &str = "deployc-metrics.log";
@@ -435,7 +747,7 @@ fn engine_plan(engine: Engine) -> EnginePlan {
             container_state_format: CONTAINER_STATE_FORMAT,
             prune_args: vec!["builder", "prune", "--force"],
             is_podman: false,
-            compose_hint: "install Docker Compose v2 where the docker CLI finds it: the docker-compose-plugin package, or its binary as /usr/libexec/docker/cli-plugins/docker-compose",
+            compose_hint: "install Docker Compose v2 where the docker CLI finds it also in this unit (not ~/.docker): its package (docker-compose-plugin, docker-compose-v2), or its binary as /usr/local/lib/docker/cli-plugins/docker-compose",
             min_version: None,
         },
         Engine::Podman => EnginePlan {
@@ -700,19 +1012,46 @@ pub fn plan(spec: &Spec, spec_file: &str) -> Plan {
         hardening: hardening.with_network(),
     });
 
-    let host = spec.host.as_ref().map(|h| HostPlan {
-        log: h.log.to_string(),
-        log_dir: parent(&h.log.value),
-        packages: host_packages(spec, h),
-        attempts: *h.retry.attempts,
-        delay_secs: h.retry.delay.secs(),
-        backoff: h.retry.backoff.as_str(),
-        docker_wait_secs: h.docker_wait.secs(),
-        repo: h.repo.as_ref().map(|r| RepoPlan {
-            url: r.url.to_string(),
-            branch: r.branch.to_string(),
-            token_parameter: r.token.as_ref().map(|t| t.parameter().to_owned()),
+    let mut units = Units {
+        deploy: UnitFile::new(format!("{project}-deploy.service")),
+        monitor: spec.health.as_ref().and_then(|h| {
+            let every = h.every.as_ref()?;
+            Some(MonitorPlan {
+                service: UnitFile::new(format!("{project}-monitor.service")),
+                timer: UnitFile::new(format!("{project}-monitor.timer")),
+                recover: UnitFile::new(format!("{project}-recover.service")),
+                every_secs: every.secs(),
+                every: every.to_string(),
+                timeout_secs: h.timeout.secs() + spec.timeouts.up.secs() + budget::SLACK.secs(),
+                restarts: *h.restarts,
+                within_secs: h.within.secs(),
+                within: h.within.to_string(),
+            })
         }),
+        notify: spec.notify.as_ref().map(|_| NotifyUnit {
+            file: UnitFile::new(format!("{project}-notify@.service")),
+            instance_prefix: format!("{project}-notify@"),
+        }),
+        journal: None,
+    };
+    // Every service unit's journal: the deployment's, and what runs beside it.
+    units.journal = spec.cloudwatch.as_ref().map(|_| {
+        let logs_directory = format!("{STATE_ROOT}/{project}");
+        let unit_args = std::iter::once(&unit_name)
+            .chain(units.all().into_iter().map(|u| &u.name))
+            .filter(|name| name.ends_with(".service"))
+            // A template's instances, by journalctl's glob.
+            .map(|name| format!("--unit={}", name.replace("@.", "@*.")))
+            .collect();
+        JournalPlan {
+            unit: UnitFile::new(format!("{project}-journal.service")),
+            file: format!("/var/log/{logs_directory}/journal.log"),
+            cursor: format!("/var/log/{logs_directory}/journal.cursor"),
+            logs_directory,
+            unit_args,
+        }
+    });
+    let host = spec.host.as_ref().map(|h| HostPlan {
         env_file: h.env_file.as_ref().and_then(|from| {
             env_file.as_ref().map(|path| EnvFilePlan {
                 parameter: from.parameter().to_owned(),
@@ -720,22 +1059,31 @@ pub fn plan(spec: &Spec, spec_file: &str) -> Plan {
                 dir: parent(path),
             })
         }),
-        uses_ssm: h.env_file.is_some() || h.repo.as_ref().is_some_and(|r| r.token.is_some()),
-        gzip: *h.gzip,
+        ..host_plan(spec, h, &state_dir, &units)
     });
 
+    let iam = iam_plan(spec);
     let cloudwatch = spec.cloudwatch.as_ref().map(|cw| {
         let mut files = Vec::new();
         if let Some(host) = &spec.host {
             files.push(CollectedFile {
                 path: host.log.to_string(),
                 stream: "{instance_id}/user-data".into(),
+                many: false,
+            });
+        }
+        if let Some(journal) = &units.journal {
+            files.push(CollectedFile {
+                path: journal.file.clone(),
+                stream: "{instance_id}/journal".into(),
+                many: false,
             });
         }
         for dir in [log_dir.as_str(), log_fallback.as_str()] {
             files.push(CollectedFile {
                 path: format!("{dir}/build-*.log"),
                 stream: "{instance_id}/build".into(),
+                many: true,
             });
         }
         for file in &cw.file {
@@ -746,6 +1094,7 @@ pub fn plan(spec: &Spec, spec_file: &str) -> Plan {
                     .stream
                     .as_ref()
                     .map_or_else(|| format!("{{instance_id}}/{name}"), |s| s.to_string()),
+                many: false,
             });
         }
         CloudwatchPlan {
@@ -756,6 +1105,7 @@ pub fn plan(spec: &Spec, spec_file: &str) -> Plan {
             retention_days: cw.retention_days.as_ref().map(|d| **d),
             files,
             metrics: cw.metrics.as_ref().map(|m| MetricsPlan {
+                namespace: METRICS_NAMESPACE,
                 interval_secs: m.interval.secs(),
                 memory: m.memory,
                 disk: m.disk.iter().map(|d| d.to_string()).collect(),
@@ -783,6 +1133,7 @@ pub fn plan(spec: &Spec, spec_file: &str) -> Plan {
                 .cloudwatch
                 .as_ref()
                 .map(|_| "cloudwatch-agent.json".to_owned()),
+            iam_policy: iam.as_ref().map(|_| "iam-policy.json".to_owned()),
         },
         paths: Paths {
             root: root.to_string(),
@@ -808,6 +1159,7 @@ pub fn plan(spec: &Spec, spec_file: &str) -> Plan {
             state_directory,
             compose_file: compose_file.to_string(),
             env_file: env_file.map(|f| f.to_string()),
+            docker_config,
         },
         user: spec.project.user.to_string(),
         group: unit_group(spec),
@@ -870,28 +1222,9 @@ pub fn plan(spec: &Spec, spec_file: &str) -> Plan {
         hardening,
         host,
         cloudwatch,
-        units: Units {
-            deploy: UnitFile::new(format!("{project}-deploy.service")),
-            monitor: spec.health.as_ref().and_then(|h| {
-                let every = h.every.as_ref()?;
-                Some(MonitorPlan {
-                    service: UnitFile::new(format!("{project}-monitor.service")),
-                    timer: UnitFile::new(format!("{project}-monitor.timer")),
-                    recover: UnitFile::new(format!("{project}-recover.service")),
-                    every_secs: every.secs(),
-                    every: every.to_string(),
-                    timeout_secs: h.timeout.secs() + spec.timeouts.up.secs() + budget::SLACK.secs(),
-                    restarts: *h.restarts,
-                    within_secs: h.within.secs(),
-                    within: h.within.to_string(),
-                })
-            }),
-            notify: spec.notify.as_ref().map(|_| NotifyUnit {
-                file: UnitFile::new(format!("{project}-notify@.service")),
-                instance_prefix: format!("{project}-notify@"),
-            }),
-        },
+        units,
         notify,
+        iam,
         registries: spec
             .registry
             .iter()
@@ -915,22 +1248,70 @@ fn parent(path: &AbsPath) -> String {
     }
 }
 
-/// The spec's packages, plus what the bootstrap itself runs: git to clone,
-/// the CloudWatch agent to ship logs.
-fn host_packages(spec: &Spec, host: &crate::model::Host) -> Vec<String> {
-    let mut packages: Vec<String> = host.packages.iter().map(|p| p.to_string()).collect();
-    let mut add = |name: &str| {
-        if !packages.iter().any(|p| p == name) {
-            packages.push(name.to_owned());
-        }
+/// The AWS calls the deployment makes, or `None` when it makes none.
+fn iam_plan(spec: &Spec) -> Option<IamPlan> {
+    let mut parameters: Vec<String> = Vec::new();
+    if let Some(host) = &spec.host {
+        parameters.extend(
+            host.repo
+                .iter()
+                .flat_map(|r| &r.token)
+                .map(|t| t.parameter().to_owned()),
+        );
+        parameters.extend(host.env_file.iter().map(|f| f.parameter().to_owned()));
+    }
+    parameters.extend(
+        spec.registry
+            .iter()
+            .flat_map(|r| &r.password)
+            .map(|p| p.parameter().to_owned()),
+    );
+    parameters.extend(
+        spec.notify
+            .iter()
+            .flat_map(|n| &n.webhook)
+            .map(|w| w.parameter().to_owned()),
+    );
+    parameters.sort();
+    parameters.dedup();
+    let iam = IamPlan {
+        parameters,
+        log_group: spec.cloudwatch.as_ref().map(|cw| cw.log_group.to_string()),
+        retention: spec
+            .cloudwatch
+            .as_ref()
+            .is_some_and(|cw| cw.retention_days.is_some()),
+        metrics_namespace: spec
+            .cloudwatch
+            .as_ref()
+            .and_then(|cw| cw.metrics.as_ref())
+            .map(|_| METRICS_NAMESPACE),
+        sns_topics: spec
+            .notify
+            .iter()
+            .flat_map(|n| &n.sns)
+            .map(|t| t.to_string())
+            .collect(),
+        ecr: spec
+            .registry
+            .iter()
+            .filter(|r| *r.ecr)
+            .map(|r| {
+                let host = r.host.as_str();
+                let region = r.host.ecr_region().expect("validated ECR host");
+                let account = host
+                    .split('.')
+                    .next()
+                    .expect("an ECR host starts with its account");
+                (region.to_owned(), account.to_owned())
+            })
+            .collect(),
     };
-    if host.repo.is_some() {
-        add("git");
-    }
-    if spec.cloudwatch.is_some() {
-        add("amazon-cloudwatch-agent");
-    }
-    packages
+    let calls_aws = !iam.parameters.is_empty()
+        || iam.log_group.is_some()
+        || !iam.sns_topics.is_empty()
+        || !iam.ecr.is_empty();
+    calls_aws.then_some(iam)
 }
 
 impl Hardening {

@@ -236,6 +236,8 @@ pub enum Problem {
         dir: String,
     },
     NothingToNotify,
+    /// Amazon Linux 2023 packages no podman.
+    PodmanOnAl2023,
     NotEcr {
         host: String,
     },
@@ -402,6 +404,7 @@ impl Problem {
             RollbackWithoutBuilds => "E0323",
             PrivateTmpLogs { .. } => "E0325",
             NothingToNotify => "E0324",
+            PodmanOnAl2023 => "E0326",
             StartBudget { .. } => "E0401",
             ContainerStopNotBelowStop { .. } => "E0402",
             LiteralSecret { .. } => "E0403",
@@ -578,6 +581,7 @@ impl Problem {
                 "`on-failure \"rollback\"` has nothing to roll back: no service is built here".into()
             }
             NothingToNotify => "`notify` names nowhere to send notifications".into(),
+            PodmanOnAl2023 => "Amazon Linux 2023 has no podman package".into(),
             PrivateTmpLogs { dir } => {
                 format!("build logs in `{dir}` vanish when the unit stops: its /tmp is its own")
             }
@@ -803,6 +807,7 @@ impl Problem {
             DuplicateRegistry { .. } => "remove one of them".into(),
             PrivateTmpLogs { .. } => "pick a directory outside /tmp and /var/tmp, or leave `fallback=` out: by default logs fall back to the project's state directory".into(),
             NothingToNotify => "add `sns \"arn:aws:sns:...\"` or `webhook \"ssm:/...\"` inside `notify`, or remove it".into(),
+            PodmanOnAl2023 => "build with `docker \"docker\"` there, or bootstrap an Ubuntu or Debian host (`os \"ubuntu\"`)".into(),
             RollbackWithoutBuilds => "rollback brings back images built on this host; pulled images keep the tags the spec pins. Use \"down\" or \"keep\"".into(),
             InvalidImageName { .. } => "built images are named `<compose project>-<service>`, as Compose names them; Docker wants lowercase letters and digits separated by single `.`, `_`, `__` or dashes, so rename the service or the project".into(),
             StartBudget { budget, .. } => format!(

@@ -9,7 +9,7 @@ use crate::model::{Spec, Vars};
 use crate::problem::{IgnoreReason, Problem, RETENTION_DAYS};
 use crate::span::{Span, Spanned};
 use crate::suggest::closest;
-use crate::values::{Duration, HealthFailure, Lint, Order, RestartPolicy};
+use crate::values::{Duration, Engine, HealthFailure, HostOs, Lint, Order, RestartPolicy};
 
 pub fn validate(spec: &Spec, d: &mut Diagnostics) {
     check_version(spec, d);
@@ -268,6 +268,16 @@ fn check_host(spec: &Spec, d: &mut Diagnostics) {
         && !repo.url.is_https()
     {
         d.report(Problem::TokenNeedsHttps, repo.url.span);
+    }
+    if *host.os == HostOs::Al2023 && *spec.build.docker == Engine::Podman {
+        d.report(
+            Problem::PodmanOnAl2023,
+            if host.os.span.range().is_some() {
+                host.os.span
+            } else {
+                host.span
+            },
+        );
     }
 }
 

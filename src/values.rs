@@ -893,6 +893,20 @@ keyword_enum!(
 );
 
 keyword_enum!(
+    /// The distribution a `host` runs: which packages and downloads its bootstrap installs.
+    #[derive(Default)]
+    HostOs {
+        /// Amazon Linux 2023, EC2's default: dnf.
+        #[default]
+        Al2023 = "al2023",
+        /// Ubuntu 22.04 or 24.04: apt.
+        Ubuntu = "ubuntu",
+        /// Debian 12 or 13: apt.
+        Debian = "debian",
+    }
+);
+
+keyword_enum!(
     /// The container engine's command-line client.
     #[derive(Default)]
     Engine {

@@ -23,7 +23,7 @@ shopt -s inherit_errexit
 # Decided by deployc from the spec.
 readonly ENGINE=docker
 readonly ENGINE_UNIT=docker.service
-readonly COMPOSE_HINT='install Docker Compose v2 where the docker CLI finds it: the docker-compose-plugin package, or its binary as /usr/libexec/docker/cli-plugins/docker-compose'
+readonly COMPOSE_HINT='install Docker Compose v2 where the docker CLI finds it also in this unit (not ~/.docker): its package (docker-compose-plugin, docker-compose-v2), or its binary as /usr/local/lib/docker/cli-plugins/docker-compose'
 readonly UNIT=insights.service
 readonly STATE_DIR=/var/lib/deployc/insights
 readonly LOCK_FILE=/var/lib/deployc/insights/lock

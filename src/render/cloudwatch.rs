@@ -38,6 +38,12 @@ struct Collect {
     file_path: String,
     log_group_name: String,
     log_stream_name: String,
+    // No `from_beginning`: the agent's translator already defaults it to true
+    // (a file it has no saved position for is read from its first line), and
+    // its schema, which the agent checks configs against, has no such key.
+    /// Every file a glob matches is followed, not only the newest: one build log each.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    publish_multi_logs: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     retention_in_days: Option<i64>,
 }
@@ -87,6 +93,7 @@ pub fn render(plan: &Plan) -> Option<String> {
                             file_path: f.path.clone(),
                             log_group_name: cw.log_group.clone(),
                             log_stream_name: f.stream.clone(),
+                            publish_multi_logs: f.many,
                             retention_in_days: cw.retention_days,
                         })
                         .collect(),
@@ -94,7 +101,7 @@ pub fn render(plan: &Plan) -> Option<String> {
             },
         },
         metrics: cw.metrics.as_ref().map(|m| Metrics {
-            namespace: "CWAgent",
+            namespace: m.namespace,
             append_dimensions: Dimensions {
                 instance_id: "${aws:InstanceId}",
             },

@@ -9,6 +9,8 @@ mod build_script;
 mod cloudwatch;
 mod deploy_unit;
 pub mod escape;
+mod iam;
+mod journal_unit;
 mod monitor;
 mod notify_unit;
 mod parts;
@@ -72,8 +74,8 @@ fn user_data_parts(
     parts
 }
 
-/// A file (the build script or a unit) as user-data carries and installs it:
-/// without the comment lines inside it.
+/// A build script or unit as user-data carries and installs it: its header,
+/// then its lines without the comment lines among them.
 pub fn carried(text: &str) -> String {
     user_data::compact(text)
 }
@@ -96,6 +98,9 @@ pub fn render_all(plan: &Plan) -> Result<Vec<Artifact>, RenderFailure> {
     }
     if let Some(notify) = &plan.units.notify {
         units.push((&notify.file, notify_unit::render(templates, &json)));
+    }
+    if let Some(journal) = &plan.units.journal {
+        units.push((&journal.unit, journal_unit::render(templates, &json)));
     }
     let mut artifacts = vec![
         Artifact {
@@ -172,6 +177,13 @@ pub fn render_all(plan: &Plan) -> Result<Vec<Artifact>, RenderFailure> {
             executable: false,
         });
     }
+    if let (Some(file), Some(json)) = (&plan.files.iam_policy, iam::render(plan)) {
+        artifacts.push(Artifact {
+            file: file.clone(),
+            bytes: json.into_bytes(),
+            executable: false,
+        });
+    }
     Ok(artifacts)
 }
 
@@ -202,7 +214,7 @@ const PARTIALS: &[(&str, &str)] = &[
 ];
 
 /// Every template, by the name its renderer (or, for a partial, a stub) asks for.
-static TEMPLATES: [Lazy; 11] = [
+static TEMPLATES: [Lazy; 12] = [
     Lazy::new(PARTIALS[0].0, PARTIALS[0].1),
     Lazy::new(PARTIALS[1].0, PARTIALS[1].1),
     Lazy::new(PARTIALS[2].0, PARTIALS[2].1),
@@ -213,6 +225,7 @@ static TEMPLATES: [Lazy; 11] = [
     Lazy::new("monitor_timer", monitor::TIMER_TEMPLATE),
     Lazy::new("recover_unit", recover_unit::TEMPLATE),
     Lazy::new("notify_unit", notify_unit::TEMPLATE),
+    Lazy::new("journal_unit", journal_unit::TEMPLATE),
     Lazy::new("user_data", user_data::TEMPLATE),
 ];
 
@@ -424,6 +437,7 @@ mod tests {
             monitor::TIMER_TEMPLATE,
             recover_unit::TEMPLATE,
             notify_unit::TEMPLATE,
+            journal_unit::TEMPLATE,
         ];
         for text in templates.into_iter().chain(PARTIALS.iter().map(|(_, t)| *t)) {
             assert!(!text.contains("{{{"), "triple braces skip the escapers");

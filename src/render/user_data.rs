@@ -25,21 +25,26 @@ struct EmbeddedUnit<'a> {
     delimiter: String,
 }
 
-/// A file as user-data carries it: its header (for the build script, usage
-/// and exit codes) and its code, without the comments inside, which are for
-/// readers of the repository and take a fifth of EC2's 16 KB. No line of the
-/// script's code starts with `#` (a test runs the result), and in a unit file
-/// such a line is always a comment, so only comment lines go.
+/// The build script or a unit as user-data carries it: its code, its `#!`
+/// line and the line saying where it came from, without the other comments
+/// (usage, why each directive), which are for readers of the repository and
+/// take a fifth of EC2's 16 KB, and indented with tabs instead of groups of
+/// four spaces. No line of the script's code and no unit directive starts
+/// with `#`, and no quoted string of the script spans lines (a test runs the
+/// result), so only comments and the width of indentation change.
 pub fn compact(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
-    let mut in_header = true;
+    let mut origin_kept = false;
     for line in text.lines() {
-        let comment = line.trim_start().starts_with('#');
-        in_header &= comment;
-        if in_header || !comment {
-            out.push_str(line);
-            out.push('\n');
+        let body = line.trim_start_matches(' ');
+        if body.starts_with('#') && !body.starts_with("#!") && std::mem::replace(&mut origin_kept, true) {
+            continue;
         }
+        let indent = line.len() - body.len();
+        out.extend(std::iter::repeat_n('\t', indent / 4));
+        out.extend(std::iter::repeat_n(' ', indent % 4));
+        out.push_str(body);
+        out.push('\n');
     }
     out
 }

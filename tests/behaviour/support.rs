@@ -49,8 +49,13 @@ pub const MASKS: &[(&str, &str)] = &[
     ("/usr/local/libexec/deployc", "libexec"),
     ("/etc/systemd/system", "systemd"),
     ("/opt/aws", "aws"),
+    ("/usr/local/lib/docker", "plugins"),
     ("/tmp", "tmp"),
 ];
+
+/// What /etc/os-release says in a sandbox unless a test says otherwise: the
+/// default `host { os }`.
+const AL2023: &str = "NAME=\"Amazon Linux\"\nVERSION_ID=\"2023\"\nID=\"amzn\"\n";
 
 /// Where the CloudWatch agent's ctl is on a host (the plan's `cloudwatch.ctl`).
 const CLOUDWATCH_CTL: &str = "/opt/aws/amazon-cloudwatch-agent/bin/amazon-cloudwatch-agent-ctl";
@@ -117,6 +122,7 @@ impl Sandbox {
         for (_, name) in MASKS {
             std::fs::create_dir_all(sandbox.top("mnt").join(name)).expect("creating a mask");
         }
+        sandbox.os_release(AL2023);
         let ctl = sandbox.host_path(CLOUDWATCH_CTL);
         write_file(
             &ctl,
@@ -157,6 +163,12 @@ impl Sandbox {
     #[track_caller]
     pub fn read(&self, relative: &str) -> String {
         read_text(&self.path(relative))
+    }
+
+    /// What scripts read in /etc/os-release.
+    pub fn os_release(&self, text: &str) -> &Self {
+        write_file(&self.top("mnt/os-release"), text);
+        self
     }
 
     /// Stores an SSM parameter for the `aws` stub.
@@ -251,6 +263,11 @@ impl Sandbox {
         for path in keep {
             args.extend(["--bind".into(), path.clone().into(), path.into()]);
         }
+        args.extend([
+            "--ro-bind".into(),
+            self.top("mnt/os-release").into(),
+            "/etc/os-release".into(),
+        ]);
         args.extend(["--chdir".into(), self.root().into()]);
         args
     }
@@ -368,6 +385,22 @@ impl Script<'_> {
     pub fn env(mut self, key: &str, value: impl Into<String>) -> Self {
         self.env.push((key.to_owned(), value.into()));
         self
+    }
+
+    /// PATH starts with the stubs but `name`, as on a host without that command.
+    pub fn without_stub(self, name: &str) -> Self {
+        let dir = self.sandbox.top(&format!("ctl/stubs-without-{name}"));
+        std::fs::create_dir_all(&dir).expect("creating a stubs folder");
+        for entry in std::fs::read_dir(STUBS).expect("reading the stubs") {
+            let path = entry.expect("a stub").path();
+            if path.file_name().is_some_and(|n| n != name) {
+                let link = dir.join(path.file_name().expect("a file name"));
+                if !link.exists() {
+                    std::os::unix::fs::symlink(&path, link).expect("linking a stub");
+                }
+            }
+        }
+        self.path_first_instead_of_stubs(dir)
     }
 
     /// PATH starts with `dir` instead of the stubs.

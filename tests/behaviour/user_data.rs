@@ -41,7 +41,7 @@ health {{
     timeout "2s" interval="1s"
 }}
 host {{
-    packages "docker" "docker-compose-plugin"
+    packages "jq"
     repo "https://github.com/acme/app" branch="release" token="ssm:/app/github-token"
     {retry}
     docker-wait "{docker_wait}"
@@ -166,23 +166,17 @@ fn a_host_is_bootstrapped_step_by_step_and_ends_healthy() {
     let order = [
         calls.position(
             "dnf",
-            &[
-                "install",
-                "-y",
-                "docker",
-                "docker-compose-plugin",
-                "git",
-                "amazon-cloudwatch-agent",
-            ],
+            &["install", "-y", "docker", "git", "amazon-cloudwatch-agent", "jq"],
         ),
         calls.position("systemctl", &["enable", "--now", "docker.service"]),
         calls.position("docker", &["info"]),
+        calls.position("curl", &["-fsSL", "--connect-timeout", "20", "-o"]),
         calls.position("docker", &["compose", "version"]),
         calls.position(
             "amazon-cloudwatch-agent-ctl",
             &[
                 "-a",
-                "fetch-config",
+                "append-config",
                 "-m",
                 "ec2",
                 "-s",
@@ -206,12 +200,13 @@ fn a_host_is_bootstrapped_step_by_step_and_ends_healthy() {
             &["ssm", "get-parameter", "--name", "/app/env", "--with-decryption"],
         ),
         calls.position("systemctl", &["daemon-reload"]),
+        calls.position("systemctl", &["enable", "--now", "app-journal.service"]),
         calls.position("systemctl", &["enable", "--now", "app.service"]),
         calls.position("docker", &["ps"]),
     ];
     assert!(
         order.windows(2).all(|w| w[0] < w[1]),
-        "packages, docker, CloudWatch, token, git, env-file, unit, health; not {order:?}:\n{calls}"
+        "packages, docker, downloads, compose, CloudWatch, token, git, env-file, units, health; not {order:?}:\n{calls}"
     );
 }
 
@@ -559,7 +554,7 @@ fn packages_that_never_install_stop_the_bootstrap() {
     failed_with(
         &sb,
         &run,
-        "installing packages: could not install docker docker-compose-plugin git amazon-cloudwatch-agent",
+        "installing packages: could not install docker git amazon-cloudwatch-agent jq",
     );
     assert!(sb.calls().matching("systemctl", &[]).is_empty());
 }
@@ -604,7 +599,7 @@ fn an_unreadable_env_parameter_stops_the_bootstrap() {
     failed_with(
         &sb,
         &run,
-        "writing the env-file: could not read SSM parameter /app/env; check the instance role allows ssm:GetParameter",
+        "writing the env-file: could not read SSM parameter /app/env; the error above says why",
     );
     assert!(
         run.stdout.contains("ParameterNotFound"),
@@ -688,9 +683,7 @@ fn a_missing_cloudwatch_agent_stops_the_bootstrap_before_cloning() {
     failed_with(
         &sb,
         &run,
-        &format!(
-            "starting the CloudWatch agent: {CLOUDWATCH_CTL} is missing; install amazon-cloudwatch-agent"
-        ),
+        &format!("starting the CloudWatch agent: {CLOUDWATCH_CTL} is missing after the install"),
     );
     assert!(sb.calls().matching("git", &[]).is_empty());
 }
@@ -825,5 +818,231 @@ host {
     assert_eq!(
         std::fs::read(sb.host_path(BUILD_SCRIPT)).unwrap(),
         deployc::render::carried(&script).into_bytes()
+    );
+}
+
+// ---------------------------------------------------------------------------
+// Per distribution: the packages, downloads and the agent each installs.
+// ---------------------------------------------------------------------------
+
+const UBUNTU: &str = "NAME=\"Ubuntu\"\nVERSION_ID=\"24.04\"\nID=ubuntu\n";
+const DEBIAN: &str = "NAME=\"Debian GNU/Linux\"\nVERSION_ID=\"12\"\nID=debian\n";
+const COMPOSE_URL: &str =
+    "https://github.com/docker/compose/releases/download/v2.40.0/docker-compose-linux-x86_64";
+const BUILDX_URL: &str =
+    "https://github.com/docker/buildx/releases/download/v0.29.1/buildx-v0.29.1.linux-amd64";
+const PLUGINS: &str = "/usr/local/lib/docker/cli-plugins";
+const AGENT_DEB: &str =
+    "https://amazoncloudwatch-agent.s3.amazonaws.com/debian/amd64/latest/amazon-cloudwatch-agent.deb";
+
+/// The default spec for another distribution.
+fn spec_for(os: &str) -> String {
+    default_spec().replace("host {\n", &format!("host {{\n    os \"{os}\"\n"))
+}
+
+/// The URLs the bootstrap downloaded, in order.
+fn downloads(calls: &Calls) -> Vec<String> {
+    calls
+        .matching("curl", &["-fsSL"])
+        .iter()
+        .map(|c| c.args.last().cloned().unwrap_or_default())
+        .collect()
+}
+
+#[test]
+#[ignore = "needs bubblewrap: run `make test`"]
+fn on_al2023_compose_and_buildx_are_pinned_downloads_where_the_unit_finds_them() {
+    let Bootstrapped { sb, run, .. } = bootstrapped();
+    let calls = sb.calls();
+    assert_eq!(
+        calls.args_of("dnf"),
+        ["install -y docker git amazon-cloudwatch-agent jq"],
+        "AL2023's names; no docker-compose-plugin, which AL2023 lacks"
+    );
+    assert_eq!(downloads(&calls), [COMPOSE_URL, BUILDX_URL]);
+    for plugin in ["docker-compose", "docker-buildx"] {
+        let path = sb.host_path(&format!("{PLUGINS}/{plugin}"));
+        assert_eq!(mode(&path), 0o755, "{plugin} is installed system-wide");
+        run.stdout_contains(&format!("as {PLUGINS}/{plugin}"));
+    }
+    assert!(
+        calls.matching("apt-get", &[]).is_empty(),
+        "only the chosen distribution's steps:\n{calls}"
+    );
+    // The unit's DOCKER_CONFIG, so compose is looked up where the unit looks.
+    run.stdout_contains("Docker Compose version v2.29.0-stub");
+}
+
+#[test]
+#[ignore = "needs bubblewrap: run `make test`"]
+fn a_download_that_is_not_the_pinned_release_is_refused() {
+    let sb = host();
+    let deployment = sb.deploy(&default_spec());
+    let run = user_data(&sb, &deployment).env("STUB_SHA256_BAD", "1").run();
+    failed_with(
+        &sb,
+        &run,
+        &format!("installing release binaries: {COMPOSE_URL} has sha256"),
+    );
+    run.last_line_has(
+        ", not bd5835ccbbf06a42dcb5294c65e34a4634b34447afb9ed6fc7adf18a000e0f99: not installed",
+    );
+    assert!(!sb.host_path(&format!("{PLUGINS}/docker-compose")).exists());
+    assert!(!sb.host_path(UNIT).exists());
+}
+
+#[test]
+#[ignore = "needs bubblewrap: run `make test`"]
+fn on_ubuntu_everything_comes_from_apt_and_the_agent_from_its_signed_deb() {
+    let sb = host();
+    sb.os_release(UBUNTU);
+    let deployment = sb.deploy(&spec_for("ubuntu"));
+    std::fs::remove_file(sb.host_path(CLOUDWATCH_CTL)).expect("a host without the agent");
+    let run = user_data(&sb, &deployment).run();
+    run.status(0).stdout_contains("starts on ubuntu 24.04");
+    let calls = sb.calls();
+    assert_eq!(
+        calls.args_of("apt-get"),
+        [
+            "-o DPkg::Lock::Timeout=600 update -q",
+            "-o DPkg::Lock::Timeout=600 install -y -q docker.io docker-compose-v2 docker-buildx git gnupg curl ca-certificates jq",
+        ],
+        "Ubuntu's names, waiting for the first boot's apt lock"
+    );
+    assert!(calls.matching("dnf", &[]).is_empty());
+    assert_eq!(
+        downloads(&calls),
+        [
+            AGENT_DEB.to_owned(),
+            format!("{AGENT_DEB}.sig"),
+            "https://amazoncloudwatch-agent.s3.amazonaws.com/assets/amazon-cloudwatch-agent.gpg".to_owned(),
+        ],
+        "no release binaries: Ubuntu packages compose and buildx"
+    );
+    let verify = calls.position("gpg", &["--batch", "--status-fd", "1", "--verify"]);
+    let install = calls.position("dpkg", &["-i", "-E"]);
+    let start = calls.position("amazon-cloudwatch-agent-ctl", &["-a", "append-config"]);
+    assert!(verify < install && install < start, "{calls}");
+}
+
+#[test]
+#[ignore = "needs bubblewrap: run `make test`"]
+fn an_agent_deb_not_signed_by_aws_is_not_installed() {
+    let sb = host();
+    sb.os_release(UBUNTU);
+    let deployment = sb.deploy(&spec_for("ubuntu"));
+    std::fs::remove_file(sb.host_path(CLOUDWATCH_CTL)).expect("a host without the agent");
+    let run = user_data(&sb, &deployment)
+        .env("STUB_GPG_SIGNER", "0123456789ABCDEF0123456789ABCDEF01234567")
+        .run();
+    failed_with(
+        &sb,
+        &run,
+        &format!(
+            "installing the CloudWatch agent: {AGENT_DEB} is not signed by AWS's key 937616F3450B7D806CBD9725D58167303B789C72: not installed"
+        ),
+    );
+    assert!(sb.calls().matching("dpkg", &[]).is_empty());
+}
+
+#[test]
+#[ignore = "needs bubblewrap: run `make test`"]
+fn on_debian_compose_is_downloaded_and_an_old_client_needs_no_buildx() {
+    let sb = host();
+    sb.os_release(DEBIAN);
+    let deployment = sb.deploy(&spec_for("debian"));
+    let run = user_data(&sb, &deployment)
+        .env("STUB_DOCKER_VERSION", "20.10.24+dfsg1")
+        .run();
+    run.status(0)
+        .stdout_contains("docker 20.10.24+dfsg1 needs no Docker buildx v0.29.1");
+    let calls = sb.calls();
+    assert_eq!(
+        calls.args_of("apt-get")[1],
+        "-o DPkg::Lock::Timeout=600 install -y -q docker.io git gnupg curl ca-certificates jq"
+    );
+    assert_eq!(downloads(&calls), [COMPOSE_URL], "the agent was there already");
+    assert!(!sb.host_path(&format!("{PLUGINS}/docker-buildx")).exists());
+}
+
+#[test]
+#[ignore = "needs bubblewrap: run `make test`"]
+fn another_distribution_is_refused_before_anything_is_installed() {
+    let sb = host();
+    sb.os_release(UBUNTU);
+    let deployment = sb.deploy(&spec_for("debian"));
+    let run = user_data(&sb, &deployment).run();
+    failed_with(
+        &sb,
+        &run,
+        "checking the distribution: this host runs ubuntu 24.04, but the spec bootstraps debian (host os)",
+    );
+    let calls = sb.calls();
+    assert!(calls.matching("apt-get", &[]).is_empty() && calls.matching("systemctl", &[]).is_empty());
+}
+
+#[test]
+#[ignore = "needs bubblewrap: run `make test`"]
+fn without_aws_the_cli_is_installed_and_its_absence_is_named() {
+    let sb = host();
+    sb.os_release(UBUNTU);
+    let deployment = sb.deploy(&spec_for("ubuntu"));
+    // The package "installs" nothing here, so aws is still missing afterwards.
+    let run = user_data(&sb, &deployment).without_stub("aws").run();
+    failed_with(
+        &sb,
+        &run,
+        "reading the repository token: the AWS CLI (aws) is not installed, so SSM parameter /app/github-token cannot be read",
+    );
+    assert!(
+        sb.calls().args_of("apt-get")[1].ends_with(" jq awscli"),
+        "{}",
+        sb.calls()
+    );
+}
+
+#[test]
+#[ignore = "needs bubblewrap: run `make test`"]
+fn a_role_that_may_not_read_the_parameter_is_named_as_the_cause() {
+    let sb = host();
+    let deployment = sb.deploy(&default_spec());
+    let run = user_data(&sb, &deployment).env("STUB_AWS_DENIED", "1").run();
+    failed_with(
+        &sb,
+        &run,
+        "reading the repository token: the instance role may not read SSM parameter /app/github-token: give it the rendered iam-policy.json",
+    );
+    run.stdout_contains("AccessDeniedException");
+    assert!(
+        !sb.calls()
+            .matching("dnf", &["install", "-y", "docker"])
+            .is_empty(),
+        "aws was there: no AWS CLI package"
+    );
+    assert!(!sb.calls().args_of("dnf")[0].contains("awscli"));
+}
+
+#[test]
+#[ignore = "needs bubblewrap: run `make test`"]
+fn a_second_run_only_enables_and_starts_the_units() {
+    let Bootstrapped { sb, .. } = bootstrapped();
+    let marker = sb.host_path("/var/lib/deployc/app/bootstrapped");
+    assert!(
+        read_text(&marker).ends_with("Z\n"),
+        "the done-marker holds the time"
+    );
+    let first = sb.calls().0.len();
+    let deployment = sb.deploy(&default_spec());
+    let run = user_data(&sb, &deployment).run();
+    run.status(0).last_line_has("bootstrapped before, at ");
+    let calls = sb.calls();
+    let again: Vec<String> = calls.0[first..]
+        .iter()
+        .map(|c| format!("{} {}", c.name, c.args.join(" ")))
+        .collect();
+    assert_eq!(
+        again,
+        ["systemctl enable --now app.service app-journal.service"],
+        "no packages, no clone, no build"
     );
 }

@@ -112,6 +112,7 @@ bad_specs! {
     ssm_in_env: "ssm-in-env.kdl" => ["E0309"],
     env_file_without_target: "env-file-without-target.kdl" => ["E0310"],
     allow_unknown_lint: "allow-unknown-lint.kdl" => ["E0316"],
+    podman_on_al2023: "podman-on-al2023.kdl" => ["E0326"],
 
     // Checks against failures seen in real deployments.
     start_budget: "start-budget.kdl" => ["E0401"],

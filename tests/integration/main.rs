@@ -1,6 +1,7 @@
 //! The `deployc` integration tests: one test binary, one module per area.
 //!
 //! - `check`: the `check` command's behaviour (exit statuses, inputs, formats).
+//! - `ec2`: user-data that fits EC2 for every `host { os }`, the CloudWatch config, the IAM policy.
 //! - `checks`: the compile-time checks against real deployments' failures, each with
 //!   a spec that triggers it, the nearest that must not, and its `allow`.
 //! - `bad_specs`: every bad spec in `tests/bad_specs/`, snapshotted, and input
@@ -21,6 +22,7 @@ mod checks;
 #[allow(dead_code)] // not all of the shared driver is used here
 #[path = "../common/driver.rs"]
 mod driver;
+mod ec2;
 mod fuzz_regressions;
 mod language;
 mod mutations;

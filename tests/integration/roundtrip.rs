@@ -5,7 +5,7 @@
 
 use deployc::model::Spec;
 use deployc::values::{
-    Backoff, CacheMode, Engine, HealthFailure, Lint, Missing, Order, Progress, RestartPolicy,
+    Backoff, CacheMode, Engine, HealthFailure, HostOs, Lint, Missing, Order, Progress, RestartPolicy,
 };
 
 use crate::support::repo_file;
@@ -202,7 +202,8 @@ fn every_node_decodes_to_the_values_written() {
 
     let host = spec.host.as_ref().unwrap();
     let packages: Vec<&str> = host.packages.iter().map(|p| p.as_str()).collect();
-    assert_eq!(packages, ["git", "docker", "amazon-cloudwatch-agent"]);
+    assert_eq!(*host.os, HostOs::Ubuntu);
+    assert_eq!(packages, ["jq", "htop"]);
     let repo = host.repo.as_ref().unwrap();
     assert_eq!(repo.url.as_str(), "https://github.com/acme/upscapp-be");
     assert_eq!(repo.branch.as_str(), "release/2.x");
@@ -349,7 +350,8 @@ cloudwatch {
     let repo = host.repo.as_ref().unwrap();
     assert_eq!(repo.branch.as_str(), "main");
     assert!(repo.token.is_none());
-    assert_eq!(*host.retry.attempts, 3);
+    assert_eq!(*host.os, HostOs::Al2023);
+    assert_eq!(*host.retry.attempts, 6);
     assert_eq!(secs(&host.retry.delay), 5);
     assert_eq!(*host.retry.backoff, Backoff::Exponential);
     assert_eq!(secs(&host.docker_wait), 120);

@@ -441,8 +441,8 @@ fn check_heredocs(a: &Accepted) -> Result<(), TestCaseError> {
     let bodies = probe::heredocs(&a.user_data).map_err(fail)?;
     prop_assert_eq!(
         bodies.len(),
-        4,
-        "four heredocs: {:?}",
+        5,
+        "five heredocs: {:?}",
         bodies.keys().collect::<Vec<_>>()
     );
     prop_assert_eq!(&bodies["DEPLOYC_UNIT"], &deployc::render::carried(&a.unit));
@@ -452,6 +452,11 @@ fn check_heredocs(a: &Accepted) -> Result<(), TestCaseError> {
     );
     let requisite = format!("\nRequisite={}\n", a.unit_name);
     prop_assert!(bodies["DEPLOYC_UNIT_2"].contains(&requisite), "the deploy unit");
+    let follows = format!(" --unit={} ", a.unit_name);
+    prop_assert!(
+        bodies["DEPLOYC_UNIT_3"].contains(&follows),
+        "the journal follower"
+    );
     let json: serde_json::Value = serde_json::from_str(&bodies["DEPLOYC_CLOUDWATCH"])
         .map_err(|e| fail(format!("the embedded CloudWatch config: {e}")))?;
     prop_assert_eq!(&json, &a.cloudwatch);

@@ -66,7 +66,7 @@ fn a_new_artifact_diffs_from_dev_null() {
     let run = diff(&sandbox, &[]);
     run.status(1)
         .stdout_contains("--- /dev/null\n+++ b/out/cloudwatch-agent.json\n@@ -0,0 +1,")
-        .stdout_lacks("shop.service");
+        .stdout_lacks("b/out/shop.service");
     insta::assert_snapshot!("new_artifact", run.stdout);
 }
 
@@ -78,7 +78,7 @@ fn a_removed_artifact_diffs_to_dev_null() {
     let run = diff(&sandbox, &[]);
     run.status(1)
         .stdout_contains("--- a/out/cloudwatch-agent.json\n+++ /dev/null\n@@ -1,")
-        .stdout_lacks("shop.service");
+        .stdout_lacks("a/out/shop.service");
     insta::assert_snapshot!("removed_artifact", run.stdout);
 }
 
@@ -291,8 +291,15 @@ fn json_diff_prints_a_record_per_changed_file_and_no_patch() {
             Some(_) => {}
         }
     }
-    for artifact in old.iter().filter(|a| !new.iter().any(|n| n.file == a.file)) {
-        expected.push((format!("out/{}", artifact.file), "removed".into()));
+    // Removals come in the manifest's order, by name.
+    let mut removed: Vec<&str> = old
+        .iter()
+        .filter(|a| !new.iter().any(|n| n.file == a.file))
+        .map(|a| a.file.as_str())
+        .collect();
+    removed.sort_unstable();
+    for file in removed {
+        expected.push((format!("out/{file}"), "removed".into()));
     }
     assert!(
         new.iter().any(|a| old.contains(a)) && expected.iter().any(|(_, c)| c == "removed"),

@@ -21,9 +21,10 @@ fn render_creates_every_artifact_and_the_manifest_and_reports_each() {
             "shop-build.sh",
             "shop-deploy.service",
             "user-data.sh",
-            "user-data.sh.gz"
+            "user-data.sh.gz",
+            "iam-policy.json"
         ],
-        "the spec has a host block: user-data to read, and gzip'd to deliver"
+        "the spec has a host block: user-data to read, gzip'd to deliver, and the role's policy for its token"
     );
 
     sandbox
@@ -47,9 +48,11 @@ fn gzip_user_data_is_reported_by_its_compressed_size() {
             "shop.service",
             "shop-build.sh",
             "shop-deploy.service",
+            "shop-journal.service",
             "user-data.sh",
             "user-data.sh.gz",
-            "cloudwatch-agent.json"
+            "cloudwatch-agent.json",
+            "iam-policy.json"
         ],
         "the spec has a host and a cloudwatch block, so every artifact"
     );

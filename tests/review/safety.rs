@@ -90,6 +90,7 @@ impl TwoVersions {
             .built("api", "25m")
             .image("db", "postgres:16.5")
             .host()
+            .token("deploy-token")
             .cloudwatch(90);
         let sandbox = Sandbox::new().spec(A, &a).spec(B, &b);
         let (a, b) = (a.artifacts(SPEC_FILE), b.artifacts(SPEC_FILE));

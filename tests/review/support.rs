@@ -43,6 +43,8 @@ pub struct Spec {
     description: String,
     services: Vec<String>,
     host: bool,
+    /// The SSM parameter of the repository token, under `/<project>/`.
+    token: &'static str,
     cloudwatch: Option<u32>,
 }
 
@@ -54,6 +56,7 @@ impl Spec {
             description: format!("The {name} service"),
             services: Vec::new(),
             host: false,
+            token: "github-token",
             cloudwatch: None,
         }
     }
@@ -96,6 +99,12 @@ impl Spec {
         self
     }
 
+    /// The repository token in another SSM parameter.
+    pub fn token(mut self, parameter: &'static str) -> Spec {
+        self.token = parameter;
+        self
+    }
+
     pub fn without_host(mut self) -> Spec {
         self.host = false;
         self
@@ -120,8 +129,8 @@ impl Spec {
         if self.host {
             let _ = writeln!(
                 out,
-                "host {{\n    repo \"https://github.com/acme/{}\" branch=\"main\" token=\"ssm:/{}/github-token\"\n}}\n",
-                self.project, self.project,
+                "host {{\n    repo \"https://github.com/acme/{}\" branch=\"main\" token=\"ssm:/{}/{}\"\n}}\n",
+                self.project, self.project, self.token,
             );
         }
         if let Some(days) = self.cloudwatch {
