@@ -203,6 +203,7 @@ def environment():
         "monitor_timer": "monitor.timer.hbs",
         "recover_unit": "recover.service.hbs",
         "notify_unit": "notify.service.hbs",
+        "journal_unit": "journal.service.hbs",
         "user_data": "user-data.sh.hbs",
     }
     sources = {name: translator.translate(load(file)) for name, file in names.items()}
@@ -219,12 +220,15 @@ def environment():
 
 def compact(script):
     """A file (the build script or a unit) as user-data carries it (src/render/user_data.rs)."""
-    out, header = [], True
+    out, origin_kept = [], False
     for line in script.splitlines():
-        is_comment = line.lstrip().startswith("#")
-        header = header and is_comment
-        if header or not is_comment:
-            out.append(line + "\n")
+        body = line.lstrip(" ")
+        if body.startswith("#") and not body.startswith("#!"):
+            if origin_kept:
+                continue
+            origin_kept = True
+        indent = len(line) - len(body)
+        out.append("\t" * (indent // 4) + " " * (indent % 4) + body + "\n")
     return "".join(out)
 
 
@@ -236,6 +240,8 @@ def cloudwatch(plan):
     collect = []
     for f in cw["files"]:
         entry = {"file_path": f["path"], "log_group_name": cw["log_group"], "log_stream_name": f["stream"]}
+        if f["many"]:
+            entry["publish_multi_logs"] = True
         if cw.get("retention_days") is not None:
             entry["retention_in_days"] = cw["retention_days"]
         collect.append(entry)
@@ -247,8 +253,40 @@ def cloudwatch(plan):
             collected["mem"] = {"measurement": ["mem_used_percent", "mem_available"], "metrics_collection_interval": m["interval_secs"]}
         if m["disk"]:
             collected["disk"] = {"measurement": ["used_percent", "free"], "metrics_collection_interval": m["interval_secs"], "resources": m["disk"]}
-        config["metrics"] = {"namespace": "CWAgent", "append_dimensions": {"InstanceId": "${aws:InstanceId}"}, "metrics_collected": collected}
+        config["metrics"] = {"namespace": m["namespace"], "append_dimensions": {"InstanceId": "${aws:InstanceId}"}, "metrics_collected": collected}
     return json.dumps(config, indent=2, ensure_ascii=False) + "\n"
+
+
+def iam_policy(plan):
+    """The instance role's policy, as src/render/iam.rs builds it."""
+    iam = plan.get("iam")
+    if not iam:
+        return None
+    allow = lambda sid, action, resource: {"Sid": sid, "Effect": "Allow", "Action": action, "Resource": resource}
+    statement = []
+    if iam["parameters"]:
+        statement.append(allow("ReadParameters", ["ssm:GetParameter"],
+                               ["arn:aws:ssm:*:*:parameter/" + p.lstrip("/") for p in iam["parameters"]]))
+        decrypt = allow("DecryptParameters", ["kms:Decrypt"], ["*"])
+        decrypt["Condition"] = {"StringLike": {"kms:ViaService": "ssm.*.amazonaws.com"}}
+        statement.append(decrypt)
+    if iam.get("log_group"):
+        action = ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"]
+        if iam["retention"]:
+            action.append("logs:PutRetentionPolicy")
+        arn = "arn:aws:logs:*:*:log-group:" + iam["log_group"]
+        statement.append(allow("ShipLogs", action, [arn, arn + ":*"]))
+    if iam.get("metrics_namespace"):
+        metrics = allow("PutMetrics", ["cloudwatch:PutMetricData"], ["*"])
+        metrics["Condition"] = {"StringEquals": {"cloudwatch:namespace": iam["metrics_namespace"]}}
+        statement.append(metrics)
+    if iam["sns_topics"]:
+        statement.append(allow("Notify", ["sns:Publish"], iam["sns_topics"]))
+    if iam["ecr"]:
+        statement.append(allow("LogInToEcr", ["ecr:GetAuthorizationToken"], ["*"]))
+        statement.append(allow("PullFromEcr", ["ecr:BatchCheckLayerAvailability", "ecr:GetDownloadUrlForLayer", "ecr:BatchGetImage"],
+                               ["arn:aws:ecr:%s:%s:repository/*" % (r, a) for r, a in iam["ecr"]]))
+    return json.dumps({"Version": "2012-10-17", "Statement": statement}, indent=2, ensure_ascii=False) + "\n"
 
 
 def render(plan):
@@ -261,6 +299,8 @@ def render(plan):
         units += [(m["service"], t("monitor_service")), (m["timer"], t("monitor_timer")), (m["recover"], t("recover_unit"))]
     if plan["units"].get("notify"):
         units.append((plan["units"]["notify"]["file"], t("notify_unit")))
+    if plan["units"].get("journal"):
+        units.append((plan["units"]["journal"]["unit"], t("journal_unit")))
     files = plan["files"]
     out = {files["unit"]: unit, files["build_script"]: script}
     out.update({f["name"]: text for f, text in units})
@@ -278,6 +318,8 @@ def render(plan):
             out[files["user_data_gz"]] = gzip.compress(user_data.encode(), compresslevel=9, mtime=0)
     if files.get("cloudwatch") and cw:
         out[files["cloudwatch"]] = cw
+    if files.get("iam_policy"):
+        out[files["iam_policy"]] = iam_policy(plan)
     return out
 
 
