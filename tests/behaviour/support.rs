@@ -86,20 +86,27 @@ fn require_bwrap() {
     }
 }
 
-/// Where sandboxes are created: a folder whose path is a valid spec path.
+/// Where sandboxes are created: a folder whose path is a valid spec path
+/// and not under /tmp or /var/tmp, where deployc refuses build logs (E0325)
+/// since a unit's own /tmp vanishes with it. Cargo's target folder, unless
+/// the checkout itself lives there; then the user's cache.
 fn sandbox_parent() -> PathBuf {
-    let target = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
-    let valid = |p: &Path| {
-        p.to_str().is_some_and(|s| {
-            s.chars()
-                .all(|c| c.is_ascii_alphanumeric() || "._/@+-".contains(c))
-        })
+    let usable = |p: &Path| {
+        p.is_absolute()
+            && !p.starts_with("/tmp")
+            && !p.starts_with("/var/tmp")
+            && p.to_str().is_some_and(|s| {
+                s.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "._/@+-".contains(c))
+            })
     };
-    if valid(&target) {
-        target
-    } else {
-        PathBuf::from("/var/tmp")
-    }
+    let home_cache =
+        std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cache/deployc-behaviour"));
+    [Some(PathBuf::from(env!("CARGO_TARGET_TMPDIR"))), home_cache]
+        .into_iter()
+        .flatten()
+        .find(|p| usable(p))
+        .unwrap_or_else(|| PathBuf::from("/var/cache/deployc-behaviour"))
 }
 
 pub struct Sandbox {
