@@ -143,6 +143,23 @@ enum Command {
         #[command(flatten)]
         diagnostics: DiagnosticArgs,
     },
+    /// Print or write the instance role's IAM policy: exactly the AWS calls the deployment makes.
+    #[command(
+        after_help = "Examples:\n  deployc iam-policy                                   (print it)\n  deployc iam-policy -o infra/deploy-policy.json\n  deployc iam-policy -o infra/deploy-policy.json --check   (CI: exit 1 when it is stale)\n\nThe policy is not in the output folder: nothing on the host reads it; the\ninfrastructure code that creates the instance role applies it."
+    )]
+    IamPolicy {
+        /// The spec file (`-` reads standard input).
+        #[arg(default_value = "deploy.kdl")]
+        spec: PathBuf,
+        /// Write it to FILE, only when its bytes change, instead of printing it.
+        #[arg(short, long, value_name = "FILE")]
+        output: Option<PathBuf>,
+        /// Write nothing: show how FILE differs from the policy and exit 1 when it does.
+        #[arg(long, requires = "output")]
+        check: bool,
+        #[command(flatten)]
+        diagnostics: DiagnosticArgs,
+    },
     /// Print the JSON Schema of JSON specs, for editors and validators.
     Schema,
     /// Print the spec language reference: every node, property and default (Markdown).
@@ -393,6 +410,12 @@ fn run(cli: Cli) -> Exit {
                 |spec, dir, compiled| diff(&console, spec, dir, compiled, &how, &diagnostics),
             )
         }
+        Command::IamPolicy {
+            spec,
+            output,
+            check,
+            diagnostics,
+        } => iam_policy(&console, &spec, output.as_deref(), check, &diagnostics),
         Command::Schema => {
             stdout_text(&crate::schema());
             Exit::Success
@@ -1192,6 +1215,122 @@ fn diff(
         stdout_text(&text);
     }
     if differs { Exit::Differences } else { Exit::Success }
+}
+
+/// `iam-policy`: the policy on stdout, or written to (or compared with) `file`.
+fn iam_policy(
+    console: &Console,
+    spec: &Path,
+    file: Option<&Path>,
+    check_only: bool,
+    args: &DiagnosticArgs,
+) -> Exit {
+    let prepared = read_spec(spec).map(|(name, bytes)| Prepared {
+        compiled: crate::compile_to_check(&name, &bytes),
+        surveyed: None,
+    });
+    let Prepared { compiled, .. } = match compiled_spec(console, prepared, args) {
+        Ok(prepared) => prepared,
+        Err(exit) => return exit,
+    };
+    let exit = conclude(console, &compiled, &[], args, "compile");
+    if exit != Exit::Success {
+        return exit;
+    }
+    let Some(plan) = compiled.plan.as_ref() else {
+        return Exit::Invalid;
+    };
+    let policy = crate::render::iam_policy(plan);
+    let Some(file) = file else {
+        match &policy {
+            Some(policy) => stdout_text(policy),
+            None if !console.quiet => say!(
+                "note: `{}` makes no AWS call: its instance role needs no policy",
+                compiled.checked.source.name
+            ),
+            None => {}
+        }
+        return Exit::Success;
+    };
+    let shown = file.display().to_string();
+    let old = match std::fs::read(file) {
+        Ok(bytes) => Some(bytes),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => {
+            console.error(&format!("cannot read `{shown}`: {}", io_reason(&e)));
+            return Exit::Io;
+        }
+    };
+    let change = match (&old, &policy) {
+        (None, None) => None,
+        (None, Some(_)) => Some(ChangeKind::Create),
+        (Some(_), None) => Some(ChangeKind::Remove),
+        (Some(old), Some(new)) => (old != new.as_bytes()).then_some(ChangeKind::Update),
+    };
+    if check_only {
+        let pair = FilePair {
+            path: &shown,
+            old: old.as_deref().map(|b| String::from_utf8_lossy(b).into_owned()),
+            new: policy.clone(),
+            mode_change: None,
+        };
+        if let Some(change) = change {
+            if args.message_format == MessageFormat::Json {
+                console.record(&FileRecord {
+                    kind: "diff",
+                    path: &shown,
+                    change: change.past_tense(),
+                    bytes: None,
+                });
+            } else if !console.quiet {
+                stdout_text(&crate::diff::unified(
+                    &pair,
+                    DiffStyle {
+                        context: 3,
+                        color: console.stdout_color(),
+                    },
+                ));
+            }
+            return Exit::Differences;
+        }
+        return Exit::Success;
+    }
+    let Some(policy) = policy else {
+        if old.is_some() && !console.quiet {
+            // Not deployc's to remove: nothing records that it wrote this file.
+            say!(
+                "note: `{}` makes no AWS call any more: its instance role needs no policy, and `{shown}` is no longer used",
+                compiled.checked.source.name
+            );
+        }
+        return Exit::Success;
+    };
+    let kind = change.unwrap_or(ChangeKind::Unchanged);
+    if change.is_some() {
+        let written = file
+            .parent()
+            .filter(|dir| !dir.as_os_str().is_empty())
+            .map_or(Ok(()), std::fs::create_dir_all)
+            .and_then(|()| output::write_atomically(file, policy.as_bytes(), 0o644));
+        if let Err(e) = written {
+            console.error(&format!("cannot write `{shown}`: {}", io_reason(&e)));
+            return Exit::Io;
+        }
+    }
+    if args.message_format == MessageFormat::Json {
+        console.record(&FileRecord {
+            kind: "render",
+            path: &shown,
+            change: kind.past_tense(),
+            bytes: Some(policy.len()),
+        });
+    } else {
+        console.result(
+            kind.past_tense(),
+            &format!("{shown} ({})", human_size(policy.len())),
+        );
+    }
+    Exit::Success
 }
 
 fn mode_of(artifact: &Artifact) -> u32 {

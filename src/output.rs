@@ -442,7 +442,7 @@ fn stage(path: &Path, bytes: &[u8], mode: u32) -> io::Result<PathBuf> {
 }
 
 /// Writes `bytes` to `path` atomically: staged, renamed over the old file, and the folder synced.
-fn write_atomically(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
+pub fn write_atomically(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
     let temp = stage(path, bytes, mode)?;
     fs::rename(&temp, path).inspect_err(|_| {
         let _ = fs::remove_file(&temp);

@@ -177,8 +177,6 @@ pub struct Files {
     /// The compressed user-data EC2 is given, when the spec gzips it.
     pub user_data_gz: Option<String>,
     pub cloudwatch: Option<String>,
-    /// The instance role's policy, when the deployment calls AWS.
-    pub iam_policy: Option<String>,
 }
 
 impl Files {
@@ -1133,7 +1131,6 @@ pub fn plan(spec: &Spec, spec_file: &str) -> Plan {
                 .cloudwatch
                 .as_ref()
                 .map(|_| "cloudwatch-agent.json".to_owned()),
-            iam_policy: iam.as_ref().map(|_| "iam-policy.json".to_owned()),
         },
         paths: Paths {
             root: root.to_string(),

@@ -433,3 +433,38 @@ fn the_validator_fails_broken_and_unknown_artifacts() {
     assert!(stdout.contains("NOTE .hidden "), "{stdout}");
     assert!(stdout.ends_with("3 passed, 10 failed\n"), "{stdout}");
 }
+
+/// Each example's instance role policy (`deployc iam-policy`, kept out of the
+/// golden folders because it is not the host's) passes IAM's policy grammar.
+#[test]
+#[ignore = "needs python3: run `make test`"]
+fn every_example_s_iam_policy_passes_the_policy_grammar() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut written = Vec::new();
+    for example in Example::all() {
+        let bytes = std::fs::read(&example.spec).expect("read the example");
+        let compiled = deployc::compile(&example.relative_spec(), &bytes);
+        let plan = compiled.plan.as_ref().expect("the example compiles");
+        if let Some(policy) = deployc::render::iam_policy(plan) {
+            let file = format!("{}.json", example.name);
+            std::fs::write(dir.path().join(&file), policy).expect("write the policy");
+            written.push(file);
+        }
+    }
+    assert!(
+        !written.is_empty(),
+        "no example calls AWS: nothing checks the policy"
+    );
+    let report = Report::of(dir.path(), MAX_EXPOSURE).tools_present();
+    assert_eq!(report.code, 0, "{}{}", report.stdout, report.stderr);
+    let passed = report.passes();
+    for file in &written {
+        assert!(
+            passed
+                .iter()
+                .any(|(label, line)| label == file && line.starts_with("PASS iam ")),
+            "{file} was not checked as an IAM policy:\n{}",
+            report.stdout
+        );
+    }
+}

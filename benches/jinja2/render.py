@@ -257,38 +257,6 @@ def cloudwatch(plan):
     return json.dumps(config, indent=2, ensure_ascii=False) + "\n"
 
 
-def iam_policy(plan):
-    """The instance role's policy, as src/render/iam.rs builds it."""
-    iam = plan.get("iam")
-    if not iam:
-        return None
-    allow = lambda sid, action, resource: {"Sid": sid, "Effect": "Allow", "Action": action, "Resource": resource}
-    statement = []
-    if iam["parameters"]:
-        statement.append(allow("ReadParameters", ["ssm:GetParameter"],
-                               ["arn:aws:ssm:*:*:parameter/" + p.lstrip("/") for p in iam["parameters"]]))
-        decrypt = allow("DecryptParameters", ["kms:Decrypt"], ["*"])
-        decrypt["Condition"] = {"StringLike": {"kms:ViaService": "ssm.*.amazonaws.com"}}
-        statement.append(decrypt)
-    if iam.get("log_group"):
-        action = ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"]
-        if iam["retention"]:
-            action.append("logs:PutRetentionPolicy")
-        arn = "arn:aws:logs:*:*:log-group:" + iam["log_group"]
-        statement.append(allow("ShipLogs", action, [arn, arn + ":*"]))
-    if iam.get("metrics_namespace"):
-        metrics = allow("PutMetrics", ["cloudwatch:PutMetricData"], ["*"])
-        metrics["Condition"] = {"StringEquals": {"cloudwatch:namespace": iam["metrics_namespace"]}}
-        statement.append(metrics)
-    if iam["sns_topics"]:
-        statement.append(allow("Notify", ["sns:Publish"], iam["sns_topics"]))
-    if iam["ecr"]:
-        statement.append(allow("LogInToEcr", ["ecr:GetAuthorizationToken"], ["*"]))
-        statement.append(allow("PullFromEcr", ["ecr:BatchCheckLayerAvailability", "ecr:GetDownloadUrlForLayer", "ecr:BatchGetImage"],
-                               ["arn:aws:ecr:%s:%s:repository/*" % (r, a) for r, a in iam["ecr"]]))
-    return json.dumps({"Version": "2012-10-17", "Statement": statement}, indent=2, ensure_ascii=False) + "\n"
-
-
 def render(plan):
     env = environment()
     t = lambda name, ctx=plan: env.get_template(name).render(ctx=ctx)
@@ -318,8 +286,6 @@ def render(plan):
             out[files["user_data_gz"]] = gzip.compress(user_data.encode(), compresslevel=9, mtime=0)
     if files.get("cloudwatch") and cw:
         out[files["cloudwatch"]] = cw
-    if files.get("iam_policy"):
-        out[files["iam_policy"]] = iam_policy(plan)
     return out
 
 

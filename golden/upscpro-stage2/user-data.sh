@@ -108,7 +108,7 @@ ssm_value() {
 ssm_failed() {
     command -v aws >/dev/null || fail "the AWS CLI (aws) is not installed, so SSM parameter $1 cannot be read"
     ! grep -qE 'AccessDenied|not authorized|Unable to locate credentials' "$tmp/aws.err" ||
-        fail "the instance role may not read SSM parameter $1: give it the rendered iam-policy.json"
+        fail "the instance role may not read SSM parameter $1: give it the policy that deployc iam-policy prints"
     fail "could not read SSM parameter $1; the error above says why"
 }
 

@@ -1,6 +1,8 @@
-//! `iam-policy.json`: what the instance role must allow, statement by
-//! statement, for exactly the AWS calls the deployment makes. Built as typed
-//! values and serialised by serde_json, like the CloudWatch config.
+//! The instance role's IAM policy (`deployc iam-policy`): what the role must
+//! allow, statement by statement, for exactly the AWS calls the deployment
+//! makes. Built as typed values and serialised by serde_json, like the
+//! CloudWatch config. It is not a host artifact (nothing on the host reads
+//! it), so it is not in the output folder: infrastructure code applies it.
 
 use serde::Serialize;
 

@@ -28,6 +28,8 @@ use crate::plan::Plan;
 use crate::problem::USER_DATA_LIMIT;
 use parts::Lazy;
 
+pub use iam::render as iam_policy;
+
 /// Printed by a bare `{{value}}`; never part of a finished artifact.
 const TRIPWIRE: &str = "\u{0}deployc: value printed without an escaper\u{0}";
 
@@ -171,13 +173,6 @@ pub fn render_all(plan: &Plan) -> Result<Vec<Artifact>, RenderFailure> {
         }
     }
     if let (Some(file), Some(json)) = (&plan.files.cloudwatch, cloudwatch) {
-        artifacts.push(Artifact {
-            file: file.clone(),
-            bytes: json.into_bytes(),
-            executable: false,
-        });
-    }
-    if let (Some(file), Some(json)) = (&plan.files.iam_policy, iam::render(plan)) {
         artifacts.push(Artifact {
             file: file.clone(),
             bytes: json.into_bytes(),

@@ -1010,7 +1010,7 @@ fn a_role_that_may_not_read_the_parameter_is_named_as_the_cause() {
     failed_with(
         &sb,
         &run,
-        "reading the repository token: the instance role may not read SSM parameter /app/github-token: give it the rendered iam-policy.json",
+        "reading the repository token: the instance role may not read SSM parameter /app/github-token: give it the policy that deployc iam-policy prints",
     );
     run.stdout_contains("AccessDeniedException");
     assert!(

@@ -91,6 +91,13 @@ fn text(artifacts: &[(String, Vec<u8>)], name: &str) -> String {
     String::from_utf8(bytes.to_vec()).expect("UTF-8")
 }
 
+/// The instance role's policy (`deployc iam-policy`) of a spec that compiles.
+fn policy_of(spec: &str) -> Option<Value> {
+    let compiled = deployc::compile("deploy.kdl", spec.as_bytes());
+    let plan = compiled.plan.as_ref().expect("the spec compiles");
+    deployc::render::iam_policy(plan).map(|text| serde_json::from_str(&text).expect("JSON"))
+}
+
 fn json_of(artifacts: &[(String, Vec<u8>)], name: &str) -> Value {
     serde_json::from_str(&text(artifacts, name)).unwrap_or_else(|e| panic!("{name}: {e}"))
 }
@@ -204,7 +211,7 @@ fn the_iam_policy_allows_exactly_what_the_spec_uses() {
          registry \"ghcr.io\" user=\"bot\" password=\"ssm:/shop/ghcr-token\"\nhost {",
     );
     let artifacts = render(&spec);
-    let policy = json_of(&artifacts, "iam-policy.json");
+    let policy = policy_of(&spec).expect("the spec calls AWS");
     let namespace = json_of(&artifacts, "cloudwatch-agent.json")["metrics"]["namespace"].clone();
     assert_eq!(
         policy,
@@ -281,23 +288,20 @@ fn the_iam_policy_allows_exactly_what_the_spec_uses() {
 #[test]
 fn a_policy_is_written_only_for_what_calls_aws() {
     let minimal = std::fs::read_to_string(repo_file("examples/minimal.kdl")).unwrap();
-    assert!(
-        file(&render(&minimal), "iam-policy.json").is_none(),
-        "no AWS call, no policy"
-    );
+    assert!(policy_of(&minimal).is_none(), "no AWS call, no policy");
 
     let public_repo = "version 1\nproject \"shop\"\nservice \"web\" { image \"nginx:1.27\"; }\n\
                        host { repo \"https://github.com/acme/shop\"; }\n";
     let artifacts = render(public_repo);
     assert!(file(&artifacts, "user-data.sh").is_some());
     assert!(
-        file(&artifacts, "iam-policy.json").is_none(),
+        policy_of(public_repo).is_none(),
         "a public clone calls no AWS API"
     );
 
     let logs_only = "version 1\nproject \"shop\"\nservice \"web\" { image \"nginx:1.27\"; }\n\
                      cloudwatch { log-group \"/shop\"; }\n";
-    let policy = json_of(&render(logs_only), "iam-policy.json");
+    let policy = policy_of(logs_only).expect("shipping logs calls AWS");
     let statements = policy["Statement"].as_array().unwrap();
     assert_eq!(statements.len(), 1, "{policy}");
     assert_eq!(
@@ -310,4 +314,37 @@ fn a_policy_is_written_only_for_what_calls_aws() {
         ]),
         "no retention, no PutRetentionPolicy"
     );
+}
+
+/// The policy is for the infrastructure code, not the host: the output
+/// folder holds only what the host runs or reads, which every validator of
+/// such a folder knows how to check.
+#[test]
+fn the_policy_is_not_an_artifact_of_the_output_folder() {
+    let spec = four_services("al2023");
+    assert!(policy_of(&spec).is_some());
+    let artifacts = render(&spec);
+    let names: Vec<&str> = artifacts.iter().map(|(f, _)| f.as_str()).collect();
+    let host_files = |name: &&str| {
+        name.ends_with(".service")
+            || name.ends_with(".timer")
+            || name.ends_with(".sh")
+            || name.ends_with(".sh.gz")
+            || *name == "cloudwatch-agent.json"
+    };
+    assert!(names.iter().all(host_files), "{names:?}");
+}
+
+/// Each example's policy, as `deployc iam-policy` prints it: reviewed here
+/// like the golden artifacts (`cargo insta review` after an intended change).
+#[test]
+fn every_example_s_policy() {
+    for spec in crate::support::files_in("examples", "kdl") {
+        let bytes = std::fs::read(repo_file(&spec)).unwrap();
+        let compiled = deployc::compile(&spec, &bytes);
+        let plan = compiled.plan.as_ref().expect("the example compiles");
+        let name = spec.trim_start_matches("examples/").trim_end_matches(".kdl");
+        let policy = deployc::render::iam_policy(plan).unwrap_or_else(|| "(none: no AWS call)\n".into());
+        insta::assert_snapshot!(format!("iam_policy_{name}"), policy);
+    }
 }

@@ -2,6 +2,7 @@
 //!
 //! - `check`: the `check` command's behaviour (exit statuses, inputs, formats).
 //! - `ec2`: user-data that fits EC2 for every `host { os }`, the CloudWatch config, the IAM policy.
+//! - `iam_policy`: `deployc iam-policy` prints, writes and compares the role's policy.
 //! - `checks`: the compile-time checks against real deployments' failures, each with
 //!   a spec that triggers it, the nearest that must not, and its `allow`.
 //! - `bad_specs`: every bad spec in `tests/bad_specs/`, snapshotted, and input
@@ -24,6 +25,7 @@ mod checks;
 mod driver;
 mod ec2;
 mod fuzz_regressions;
+mod iam_policy;
 mod language;
 mod mutations;
 #[allow(dead_code)] // not every shared assertion is used here

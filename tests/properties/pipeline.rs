@@ -456,7 +456,6 @@ pub fn check(spec: &str, bash: bool) -> Result<bool, TestCaseError> {
             + usize::from(user_data.is_some())
             + usize::from(plan.files.user_data_gz.is_some())
             + usize::from(cloudwatch.is_some())
-            + usize::from(plan.files.iam_policy.is_some())
     );
     if let Some(user_data) = &user_data {
         let bodies = probe::heredocs(user_data).map_err(fail)?;

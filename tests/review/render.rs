@@ -21,10 +21,9 @@ fn render_creates_every_artifact_and_the_manifest_and_reports_each() {
             "shop-build.sh",
             "shop-deploy.service",
             "user-data.sh",
-            "user-data.sh.gz",
-            "iam-policy.json"
+            "user-data.sh.gz"
         ],
-        "the spec has a host block: user-data to read, gzip'd to deliver, and the role's policy for its token"
+        "the spec has a host block: user-data to read, and gzip'd to deliver; the role's policy is not the host's (`deployc iam-policy`)"
     );
 
     sandbox
@@ -51,8 +50,7 @@ fn gzip_user_data_is_reported_by_its_compressed_size() {
             "shop-journal.service",
             "user-data.sh",
             "user-data.sh.gz",
-            "cloudwatch-agent.json",
-            "iam-policy.json"
+            "cloudwatch-agent.json"
         ],
         "the spec has a host and a cloudwatch block, so every artifact"
     );
