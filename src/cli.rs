@@ -9,13 +9,13 @@ use std::process::Command as Process;
 
 use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 
+use crate::Compiled;
 use crate::diagnostic::{Diagnostic, render_human, render_json};
 use crate::diff::{DiffStyle, FilePair};
 use crate::output::{self, ChangeKind, Conflict, Survey};
 use crate::problem::{Newlines, Problem, USER_DATA_LIMIT, escape_controls};
 use crate::render::Artifact;
 use crate::span::Span;
-use crate::{Compiled, compile};
 
 /// `eprintln!` that ignores a closed stderr instead of panicking (`deployc check 2>&1 | head`).
 macro_rules! say {
@@ -666,19 +666,26 @@ fn compile_all(specs: &[PathBuf], dirs: &[PathBuf], how: Compile) -> Vec<Result<
 
 fn prepare(spec: &Path, dir: &Path, how: Compile) -> Result<Prepared, String> {
     let (name, bytes) = read_spec(spec)?;
-    let mut compiled = match how {
-        Compile::Full | Compile::Surveyed => compile(&name, &bytes),
-        Compile::ToCheck { .. } => crate::compile_to_check(&name, &bytes),
+    let compares = match how {
+        Compile::Full => false,
+        Compile::Surveyed => true,
+        Compile::ToCheck { compare } => compare && dir.is_dir(),
     };
-    let surveyed = match how {
-        _ if compiled.plan.is_none() => None,
-        Compile::Surveyed => Some(survey_folder(dir, &compiled)),
-        Compile::ToCheck { compare: true } if dir.is_dir() => {
-            compiled.render();
-            Some(survey_folder(dir, &compiled))
-        }
-        Compile::Full | Compile::ToCheck { .. } => None,
+    let compiled = if let (Compile::ToCheck { .. }, false) = (how, compares) {
+        crate::compile_to_check(&name, &bytes)
+    } else {
+        // The folder may hold the same gzip'd user-data: reused, it need not
+        // be compressed again.
+        let mut compiled = crate::compile_to_plan(&name, &bytes);
+        let previous = compiled
+            .plan
+            .as_ref()
+            .and_then(|p| p.files.user_data_gz.as_deref())
+            .and_then(|gz| output::previous_gzip(dir, gz));
+        compiled.render_reusing(previous.as_ref());
+        compiled
     };
+    let surveyed = (compares && compiled.plan.is_some()).then(|| survey_folder(dir, &compiled));
     Ok(Prepared { compiled, surveyed })
 }
 

@@ -128,6 +128,11 @@ fn spec_file_of(name: &str) -> String {
         .map_or_else(|| name.to_owned(), |f| f.to_string_lossy().into_owned())
 }
 
+/// `compile` without the render: the check, and the plan when the spec is valid.
+pub fn compile_to_plan(name: &str, bytes: &[u8]) -> Compiled {
+    plan(name, &spec_file_of(name), bytes)
+}
+
 /// Checks the spec and plans it when it is valid; renders nothing.
 fn plan(name: &str, spec_file: &str, bytes: &[u8]) -> Compiled {
     let checked = check(name, bytes);
@@ -143,10 +148,16 @@ impl Compiled {
     /// Renders the plan, unless it is rendered already. A plan that cannot be
     /// rendered (user-data over EC2's limit) becomes an error, and is dropped.
     pub fn render(&mut self) {
+        self.render_reusing(None);
+    }
+
+    /// `render`, reusing gzip'd user-data an earlier render wrote when it
+    /// holds the same script (see `render::render_all`).
+    pub fn render_reusing(&mut self, previous: Option<&render::Compressed>) {
         let (Some(plan), None) = (&self.plan, &self.artifacts) else {
             return;
         };
-        match render::render_all(plan) {
+        match render::render_all(plan, previous) {
             Ok(artifacts) => self.artifacts = Some(artifacts),
             Err(render::RenderFailure::UserDataTooLarge { size, gzipped, parts }) => {
                 let host = self.checked.spec.as_ref().and_then(|s| s.host.as_ref());

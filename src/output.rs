@@ -312,6 +312,22 @@ fn read_manifest(dir: &Path) -> io::Result<Previous> {
     })
 }
 
+/// The gzip'd user-data `file` in `dir`, with the script it holds, when the
+/// manifest records deployc writing exactly these bytes; anything else is
+/// compressed again by the render that compares with it.
+pub fn previous_gzip(dir: &Path, file: &str) -> Option<crate::render::Compressed> {
+    let Ok(Previous::Read(manifest)) = read_manifest(dir) else {
+        return None;
+    };
+    let bytes = read_if_exists(&dir.join(file)).ok()??;
+    if manifest.files.get(file) != Some(&hash(&bytes)) {
+        return None;
+    }
+    let mut script = String::new();
+    io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&bytes[..]), &mut script).ok()?;
+    Some(crate::render::Compressed { script, bytes })
+}
+
 /// Compares a render of `spec` with the folder. Reads only.
 pub fn survey(dir: &Path, spec: &str, artifacts: &[Artifact]) -> io::Result<Survey> {
     let mut conflicts = Vec::new();

@@ -82,8 +82,16 @@ pub fn carried(text: &str) -> String {
     user_data::compact(text)
 }
 
-/// Every artifact of a plan, in a fixed order.
-pub fn render_all(plan: &Plan) -> Result<Vec<Artifact>, RenderFailure> {
+/// User-data gzip'd by an earlier render, and the script it holds.
+pub struct Compressed {
+    pub script: String,
+    pub bytes: Vec<u8>,
+}
+
+/// Every artifact of a plan, in a fixed order. `previous`: gzip'd user-data
+/// an earlier render wrote; when it holds the same script it is reused, since
+/// compressing again would give the same bytes (and is a fifth of a render).
+pub fn render_all(plan: &Plan, previous: Option<&Compressed>) -> Result<Vec<Artifact>, RenderFailure> {
     let templates = &*ENGINE;
     // Handlebars reads the plan as JSON: converted once, for every template that reads it.
     let json = Context::wraps(plan).expect("a plan converts to JSON");
@@ -146,11 +154,10 @@ pub fn render_all(plan: &Plan) -> Result<Vec<Artifact>, RenderFailure> {
             cloudwatch.as_deref(),
         );
         // The size check measures what EC2 receives; reviewers diff the readable text.
-        let delivered = plan
-            .files
-            .user_data_gz
-            .as_ref()
-            .map(|gz| (gz, gzip(script.as_bytes())));
+        let delivered = plan.files.user_data_gz.as_ref().map(|gz| match previous {
+            Some(previous) if previous.script == script => (gz, previous.bytes.clone()),
+            _ => (gz, gzip(script.as_bytes())),
+        });
         let size = delivered.as_ref().map_or(script.len(), |(_, bytes)| bytes.len());
         if size > USER_DATA_LIMIT {
             return Err(RenderFailure::UserDataTooLarge {

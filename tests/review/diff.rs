@@ -274,6 +274,41 @@ fn gzip_user_data_is_diffed_as_its_decoded_text() {
     assert!(!added.contains('\u{fffd}'), "gzip bytes leaked into the diff");
 }
 
+/// `check` and `diff` reuse the gzip'd user-data on disk instead of
+/// compressing it again only when the manifest records deployc writing those
+/// very bytes: the same script compressed by another hand is still an edit.
+#[test]
+fn gzip_user_data_compressed_again_by_hand_is_a_conflict() {
+    use std::io::{Read, Write};
+    let sandbox = rendered(&Spec::shop().host());
+    let delivered = sandbox.read("out/user-data.sh.gz");
+    let mut script = Vec::new();
+    flate2::read::GzDecoder::new(&delivered[..])
+        .read_to_end(&mut script)
+        .unwrap();
+    let mut fast = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    fast.write_all(&script).unwrap();
+    let recompressed = fast.finish().unwrap();
+    assert_ne!(recompressed, delivered, "another compression, other bytes");
+    sandbox.put("out/user-data.sh.gz", &recompressed);
+
+    sandbox
+        .deployc(["check", "-o", "out"])
+        .run()
+        .status(2)
+        .stderr_contains("error[E0601]: `out/user-data.sh.gz` was edited by hand since it was generated");
+    sandbox.deployc(["render", "-o", "out"]).run().status(2);
+    assert_eq!(
+        sandbox.read("out/user-data.sh.gz"),
+        recompressed,
+        "a refused render writes nothing"
+    );
+
+    sandbox.put("out/user-data.sh.gz", &delivered);
+    sandbox.deployc(["check", "-o", "out"]).run().status(0);
+    diff(&sandbox, &[]).status(0).stdout_empty();
+}
+
 #[test]
 fn json_diff_prints_a_record_per_changed_file_and_no_patch() {
     let old = Spec::shop().cloudwatch(30);
