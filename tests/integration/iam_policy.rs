@@ -40,79 +40,54 @@ fn it_writes_the_file_only_when_it_changes_and_check_tells_drift() {
     let file_arg = "infra/policy.json";
     let on_aws = repo_file(ON_AWS);
     let off_aws = repo_file(OFF_AWS);
-    let deployc = || Deployc::new().current_dir(dir.path());
+    // `iam-policy SPEC -o infra/policy.json EXTRA...`, run in `dir`.
+    let policy = |spec: &std::path::Path, extra: &[&str]| {
+        Deployc::new()
+            .current_dir(dir.path())
+            .arg("iam-policy")
+            .arg(spec)
+            .args(["-o", file_arg])
+            .args(extra)
+            .run()
+    };
     let size = format!("{:.1} KiB", expected_policy().len() as f64 / 1024.0);
 
-    deployc()
-        .arg("iam-policy")
-        .arg(&on_aws)
-        .args(["--check", "-o", file_arg])
-        .run()
+    policy(&on_aws, &["--check"])
         .status(1)
         .stdout_contains(&format!("+++ b/{file_arg}"))
         .stdout_contains("+      \"Sid\": \"ReadParameters\",");
     assert!(!file.exists(), "--check writes nothing");
 
-    deployc()
-        .arg("iam-policy")
-        .arg(&on_aws)
-        .args(["-o", file_arg])
-        .run()
+    policy(&on_aws, &[])
         .status(0)
         .stdout_is(&format!("  created {file_arg} ({size})\n"));
     assert_eq!(std::fs::read_to_string(&file).unwrap(), expected_policy());
     let written = std::fs::metadata(&file).unwrap().modified().unwrap();
 
-    deployc()
-        .arg("iam-policy")
-        .arg(&on_aws)
-        .args(["-o", file_arg])
-        .run()
+    policy(&on_aws, &[])
         .status(0)
         .stdout_is(&format!("unchanged {file_arg} ({size})\n"));
     assert_eq!(std::fs::metadata(&file).unwrap().modified().unwrap(), written);
-    deployc()
-        .arg("iam-policy")
-        .arg(&on_aws)
-        .args(["--check", "-o", file_arg])
-        .run()
-        .status(0)
-        .stdout_empty();
+    policy(&on_aws, &["--check"]).status(0).stdout_empty();
 
     let edited = expected_policy().replace("ssm:GetParameter", "ssm:GetParameters");
     std::fs::write(&file, &edited).unwrap();
-    deployc()
-        .arg("iam-policy")
-        .arg(&on_aws)
-        .args(["--check", "-o", file_arg, "--message-format", "json"])
-        .run()
+    policy(&on_aws, &["--check", "--message-format", "json"])
         .status(1)
         .stdout_is(&format!(
             "{{\"type\":\"diff\",\"path\":\"{file_arg}\",\"change\":\"updated\"}}\n"
         ));
-    deployc()
-        .arg("iam-policy")
-        .arg(&on_aws)
-        .args(["-o", file_arg])
-        .run()
+    policy(&on_aws, &[])
         .status(0)
         .stdout_is(&format!("  updated {file_arg} ({size})\n"));
     assert_eq!(std::fs::read_to_string(&file).unwrap(), expected_policy());
 
     // A spec that stops calling AWS leaves the file, which nothing records as deployc's, and says so.
-    deployc()
-        .arg("iam-policy")
-        .arg(&off_aws)
-        .args(["-o", file_arg])
-        .run()
+    policy(&off_aws, &[])
         .status(0)
         .stderr_contains("is no longer used");
     assert!(file.exists());
-    deployc()
-        .arg("iam-policy")
-        .arg(&off_aws)
-        .args(["--check", "-o", file_arg])
-        .run()
+    policy(&off_aws, &["--check"])
         .status(1)
         .stdout_contains(&format!("--- a/{file_arg}"));
 }
