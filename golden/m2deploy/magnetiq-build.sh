@@ -816,9 +816,13 @@ cmd_notify() {
     else
         lines=$(journalctl --no-pager --output=cat --lines=20 --unit="$unit" 2>&1) || true
     fi
-    # MONITOR_EXIT_* describe the main process, which ran fine when a stage
-    # before or after it failed: the recorded stage has that stage's exit.
-    [[ $result == exit-code ]] || result+=" (${MONITOR_EXIT_CODE:-?} ${MONITOR_EXIT_STATUS:-?})"
+    # MONITOR_EXIT_* describe the main process: only for the results a process
+    # ended with. With exit-code a stage before or after it may have failed (the
+    # recorded stage has its exit); a unit refused at its start limit ran none,
+    # and systemd still passes the exit of its last run.
+    case $result in
+        signal | core-dump | timeout | watchdog | oom-kill) result+=" (${MONITOR_EXIT_CODE:-?} ${MONITOR_EXIT_STATUS:-?})" ;;
+    esac
     case $unit in
         *-deploy.service) emf deploy 1 0 ;;
         *-monitor.service | *-recover.service) ;;

@@ -1097,7 +1097,9 @@ cmd_notify() {
 	else
 		lines=$(journalctl --no-pager --output=cat --lines=20 --unit="$unit" 2>&1) || true
 	fi
-	[[ $result == exit-code ]] || result+=" (${MONITOR_EXIT_CODE:-?} ${MONITOR_EXIT_STATUS:-?})"
+	case $result in
+		signal | core-dump | timeout | watchdog | oom-kill) result+=" (${MONITOR_EXIT_CODE:-?} ${MONITOR_EXIT_STATUS:-?})" ;;
+	esac
 	case $unit in
 		*-deploy.service) emf deploy 1 0 ;;
 		*-monitor.service | *-recover.service) ;;

@@ -4,6 +4,8 @@
 //!   cache policy, symlinks, the lock, and arguments reaching `docker build`.
 //! - `user_data`: `user-data.sh`: the bootstrap of a host, its retries, waits,
 //!   token handling and failure reporting.
+//! - `notify`: `<project>-build.sh notify`: what reaches SNS and a webhook, the
+//!   webhook's URL in no argv, and notifiers that fail.
 //! - `podman`: one real build with podman (no network needed).
 //! - `support`: the sandbox (bubblewrap, stubs on PATH) and the fluent driver.
 //! - `outcome`: what a run produced and its assertions, shared with the other
@@ -16,6 +18,7 @@
 //! `cargo test -- --include-ignored`, where a missing tool fails the test.
 
 mod build_script;
+mod notify;
 #[allow(dead_code)] // not every shared assertion is used here
 #[path = "../common/outcome.rs"]
 mod outcome;

@@ -23,6 +23,11 @@ hooks() { cat "$WORK_DIR/webhook.jsonl" 2>/dev/null; }
 # waits until the webhook stub received a body holding TEXT
 hook_received() { grep -qF -- "$1" "$WORK_DIR/webhook.jsonl" 2>/dev/null; }
 
+hooks_so_far() { wc -l <"$WORK_DIR/webhook.jsonl"; }
+
+# a body holding TEXT among those received after the first COUNT
+hook_received_after() { tail -n "+$(($1 + 1))" "$WORK_DIR/webhook.jsonl" | grep -qF -- "$2"; }
+
 version_answered() { curl -fsS -m 2 "http://127.0.0.1:18120/version" 2>/dev/null; }
 
 scenario_keep_running() { # NAME
@@ -41,6 +46,8 @@ scenario_keep_running() { # NAME
     deploy_keeps_serving
     failed_deploy_rolls_back
     monitor_restarts_unit
+    monitor_restarts_unit
+    recovery_stops_at_its_limit
 
     ct systemctl stop keep-monitor.timer >/dev/null 2>&1 || true
     stop_daemon webhook 5
@@ -91,8 +98,9 @@ restarted_since() { [[ $(ct systemctl show --property=InvocationID --value keep.
 # monitor fails, its OnFailure= starts the recovery unit, which restarts the deployment (a
 # new container from the image), and the monitor's failure is announced.
 monitor_restarts_unit() {
-    local before cursor took start
+    local before cursor took start received
     before=$(ct systemctl show --property=InvocationID --value keep.service)
+    received=$(hooks_so_far)
     cursor=$(journal_cursor)
     "$DOCKER" exec keep-web-1 rm /var/www/healthz
     start=$(now_us)
@@ -122,12 +130,52 @@ monitor_restarts_unit() {
     else
         fail "keep.service is $(ct systemctl show --property=ActiveState --value keep.service) 60 s after it was healthy again"
     fi
-    if wait_until 30 hook_received 'keep: keep-monitor.service failed on '; then
+    if wait_until 30 hook_received_after "$received" 'keep: keep-monitor.service failed on '; then
         pass "the monitor's failure reached the webhook"
     else
         fail "no failure notification for keep-monitor.service at the webhook stub"
         hooks | indent
     fi
+}
+
+recover_refused() { [[ $(ct systemctl show --property=Result --value keep-recover.service) == start-limit-hit ]]; }
+
+# The spec allows restarts=2 within="10m", and monitor_restarts_unit ran twice: a third
+# fault is not mended by restarting the deployment again, a loop that would help nobody;
+# the refusal is announced, and the deployment is left as it is for a person.
+recovery_stops_at_its_limit() {
+    local before cursor body received
+    before=$(ct systemctl show --property=InvocationID --value keep.service)
+    cursor=$(journal_cursor)
+    received=$(hooks_so_far)
+    "$DOCKER" exec keep-web-1 rm /var/www/healthz
+    if wait_until 150 recover_refused; then
+        pass "a third recovery within 10 minutes is refused (keep-recover.service: start-limit-hit)"
+    else
+        fail "keep-recover.service is $(ct systemctl show --property=Result --value keep-recover.service), not start-limit-hit, 150 s after a third fault"
+    fi
+    if [[ $(ct systemctl show --property=InvocationID --value keep.service) == "$before" ]]; then
+        pass "keep.service was not restarted a third time"
+    else
+        fail "keep.service was restarted past restarts=2"
+    fi
+    ct journalctl --no-pager --quiet --unit=keep-monitor.service --unit=keep-recover.service \
+        --after-cursor="$cursor" --output=short-precise >"$STEP_LOG/limit.journal" || true
+    if wait_until 30 hook_received_after "$received" 'keep: keep-recover.service failed on '; then
+        body=$(tail -n "+$((received + 1))" "$WORK_DIR/webhook.jsonl" | grep -F 'keep: keep-recover.service failed on ' | tail -n 1)
+        if [[ $body == *'result: start-limit-hit\n'* ]]; then
+            pass "the refusal reached the webhook as keep-recover.service's start-limit-hit"
+        else
+            fail "the refusal's notification does not say start-limit-hit"
+            indent <<<"$body"
+        fi
+    else
+        fail "no notification of the refused recovery at the webhook stub"
+        why "$STEP_LOG/limit.journal"
+        hooks | indent
+    fi
+    ct systemctl stop keep-monitor.timer >/dev/null 2>&1 || true
+    ct systemctl reset-failed keep-recover.service keep-monitor.service >/dev/null 2>&1 || true
 }
 
 # A deploy of v2 with a 20 s build: v1 answers all through the build; v2 answers after it.
