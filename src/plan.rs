@@ -225,9 +225,8 @@ pub struct Paths {
 
 #[derive(Clone, Debug, Serialize)]
 pub struct EnginePlan {
+    /// The client's command, which the units and the build script find on the same PATH.
     pub name: &'static str,
-    /// Its absolute path, for unit files.
-    pub binary: &'static str,
     /// The unit that serves its API.
     pub daemon_unit: &'static str,
     /// `info --format` template printing where images and the build cache live.
@@ -737,7 +736,6 @@ fn engine_plan(engine: Engine) -> EnginePlan {
     match engine {
         Engine::Docker => EnginePlan {
             name: "docker",
-            binary: "/usr/bin/docker",
             daemon_unit: "docker.service",
             data_root_format: "{{.DockerRootDir}}",
             image_id_format: "{{.Id}}",
@@ -750,7 +748,6 @@ fn engine_plan(engine: Engine) -> EnginePlan {
         },
         Engine::Podman => EnginePlan {
             name: "podman",
-            binary: "/usr/bin/podman",
             daemon_unit: "podman.socket",
             data_root_format: "{{.Store.GraphRoot}}",
             image_id_format: "{{.Id}}",

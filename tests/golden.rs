@@ -468,3 +468,35 @@ fn every_example_s_iam_policy_passes_the_policy_grammar() {
         );
     }
 }
+
+/// The unit's `up` and the build script's preflight and builds run the same
+/// engine client: both name it and find it on the unit's PATH, so a client
+/// installed elsewhere cannot pass preflight and then not be the one that runs.
+#[test]
+fn each_unit_runs_the_engine_its_build_script_checks() {
+    for example in Example::all() {
+        let artifacts = example.artifacts();
+        let text = |suffix: &str| {
+            let artifact = artifacts
+                .iter()
+                .find(|a| a.file.ends_with(suffix) && !a.file.ends_with("-deploy.service"))
+                .unwrap_or_else(|| panic!("{}: no *{suffix}", example.name));
+            String::from_utf8(artifact.bytes.clone()).expect("UTF-8")
+        };
+        let script = text("-build.sh");
+        let engine = script
+            .lines()
+            .find_map(|l| l.strip_prefix("readonly ENGINE="))
+            .unwrap_or_else(|| panic!("{}: the script names no engine", example.name));
+        let unit = text(".service");
+        let up: Vec<&str> = unit
+            .lines()
+            .filter(|l| l.starts_with("ExecStart=/usr/bin/timeout") || l.starts_with("ExecReload="))
+            .collect();
+        assert_eq!(up.len(), 2, "{}: {up:?}", example.name);
+        for line in up {
+            let client = line.split_whitespace().nth(3).expect("timeout's command");
+            assert_eq!(client, engine, "{}: {line}", example.name);
+        }
+    }
+}

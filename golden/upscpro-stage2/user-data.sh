@@ -1201,9 +1201,9 @@ ExecStartPre=/usr/local/libexec/deployc/upscpro-build.sh preflight
 ExecStartPre=/usr/local/libexec/deployc/upscpro-build.sh build api
 ExecStartPre=/usr/local/libexec/deployc/upscpro-build.sh build worker
 ExecStartPre=/usr/local/libexec/deployc/upscpro-build.sh pull
-ExecStart=/usr/bin/timeout --kill-after=10s 300 /usr/bin/docker compose --project-name upscpro --project-directory /opt/upscpro/upscapp-be --file /opt/upscpro/upscapp-be/docker-compose.yml --env-file /opt/upscpro/upscapp-be/.env up --detach --remove-orphans --no-build
+ExecStart=/usr/bin/timeout --kill-after=10s 300 docker compose --project-name upscpro --project-directory /opt/upscpro/upscapp-be --file /opt/upscpro/upscapp-be/docker-compose.yml --env-file /opt/upscpro/upscapp-be/.env up --detach --remove-orphans --no-build
 ExecStartPost=/usr/local/libexec/deployc/upscpro-build.sh health
-ExecReload=/usr/bin/timeout --kill-after=10s 120 /usr/bin/docker compose --project-name upscpro --project-directory /opt/upscpro/upscapp-be --file /opt/upscpro/upscapp-be/docker-compose.yml --env-file /opt/upscpro/upscapp-be/.env up --detach --remove-orphans --no-build
+ExecReload=/usr/bin/timeout --kill-after=10s 120 docker compose --project-name upscpro --project-directory /opt/upscpro/upscapp-be --file /opt/upscpro/upscapp-be/docker-compose.yml --env-file /opt/upscpro/upscapp-be/.env up --detach --remove-orphans --no-build
 ExecStopPost=/usr/local/libexec/deployc/upscpro-build.sh stop
 TimeoutStartSec=3360
 TimeoutStopSec=165
@@ -1270,7 +1270,7 @@ ExecStartPre=/usr/local/libexec/deployc/upscpro-build.sh preflight
 ExecStartPre=/usr/local/libexec/deployc/upscpro-build.sh build api
 ExecStartPre=/usr/local/libexec/deployc/upscpro-build.sh build worker
 ExecStartPre=/usr/local/libexec/deployc/upscpro-build.sh pull
-ExecStart=/usr/bin/timeout --kill-after=10s 300 /usr/bin/docker compose --project-name upscpro --project-directory /opt/upscpro/upscapp-be --file /opt/upscpro/upscapp-be/docker-compose.yml --env-file /opt/upscpro/upscapp-be/.env up --detach --remove-orphans --no-build
+ExecStart=/usr/bin/timeout --kill-after=10s 300 docker compose --project-name upscpro --project-directory /opt/upscpro/upscapp-be --file /opt/upscpro/upscapp-be/docker-compose.yml --env-file /opt/upscpro/upscapp-be/.env up --detach --remove-orphans --no-build
 ExecStartPost=/usr/local/libexec/deployc/upscpro-build.sh health
 TimeoutStartSec=3360
 
