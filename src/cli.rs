@@ -1201,9 +1201,20 @@ fn diff(
             }
         }
     }
-    let differs = pairs.iter().any(|p| p.change().is_some());
+    report_differences(console, &pairs, how.style, how.stat, args)
+}
+
+/// What differs in `pairs`, as `--message-format` says: a record per file, or
+/// the unified diff (with `stat`, a summary); `Differences` when anything does.
+fn report_differences(
+    console: &Console,
+    pairs: &[FilePair],
+    style: DiffStyle,
+    stat: bool,
+    args: &DiagnosticArgs,
+) -> Exit {
     if args.message_format == MessageFormat::Json {
-        for pair in &pairs {
+        for pair in pairs {
             if let Some(change) = pair.change() {
                 console.record(&FileRecord {
                     kind: "diff",
@@ -1214,14 +1225,18 @@ fn diff(
             }
         }
     } else if !console.quiet {
-        let text: String = if how.stat {
-            crate::diff::stat(&pairs, how.style)
+        let text: String = if stat {
+            crate::diff::stat(pairs, style)
         } else {
-            pairs.iter().map(|p| crate::diff::unified(p, how.style)).collect()
+            pairs.iter().map(|p| crate::diff::unified(p, style)).collect()
         };
         stdout_text(&text);
     }
-    if differs { Exit::Differences } else { Exit::Success }
+    if pairs.iter().any(|p| p.change().is_some()) {
+        Exit::Differences
+    } else {
+        Exit::Success
+    }
 }
 
 /// `iam-policy`: the policy on stdout, or written to (or compared with) `file`.
@@ -1232,21 +1247,17 @@ fn iam_policy(
     check_only: bool,
     args: &DiagnosticArgs,
 ) -> Exit {
-    let prepared = read_spec(spec).map(|(name, bytes)| Prepared {
-        compiled: crate::compile_to_check(&name, &bytes),
-        surveyed: None,
-    });
-    let Prepared { compiled, .. } = match compiled_spec(console, prepared, args) {
-        Ok(prepared) => prepared,
+    // Compiled as `check` compiles a spec alone: user-data over EC2's limit is an error here too.
+    let prepared = prepare(spec, Path::new("."), Compile::ToCheck { compare: false });
+    let compiled = match compiled_spec(console, prepared, args) {
+        Ok(prepared) => prepared.compiled,
         Err(exit) => return exit,
     };
     let exit = conclude(console, &compiled, &[], args, "compile");
     if exit != Exit::Success {
         return exit;
     }
-    let Some(plan) = compiled.plan.as_ref() else {
-        return Exit::Invalid;
-    };
+    let plan = compiled.plan.as_ref().expect("a spec without errors is planned");
     let policy = crate::render::iam_policy(plan);
     let Some(file) = file else {
         match &policy {
@@ -1261,49 +1272,28 @@ fn iam_policy(
     };
     let shown = file.display().to_string();
     let old = match std::fs::read(file) {
-        Ok(bytes) => Some(bytes),
+        Ok(bytes) => Some(String::from_utf8_lossy(&bytes).into_owned()),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
         Err(e) => {
             console.error(&format!("cannot read `{shown}`: {}", io_reason(&e)));
             return Exit::Io;
         }
     };
-    let change = match (&old, &policy) {
-        (None, None) => None,
-        (None, Some(_)) => Some(ChangeKind::Create),
-        (Some(_), None) => Some(ChangeKind::Remove),
-        (Some(old), Some(new)) => (old != new.as_bytes()).then_some(ChangeKind::Update),
+    let pair = FilePair {
+        path: &shown,
+        old,
+        new: policy,
+        mode_change: None,
     };
     if check_only {
-        let pair = FilePair {
-            path: &shown,
-            old: old.as_deref().map(|b| String::from_utf8_lossy(b).into_owned()),
-            new: policy.clone(),
-            mode_change: None,
+        let style = DiffStyle {
+            context: 3,
+            color: console.stdout_color(),
         };
-        if let Some(change) = change {
-            if args.message_format == MessageFormat::Json {
-                console.record(&FileRecord {
-                    kind: "diff",
-                    path: &shown,
-                    change: change.past_tense(),
-                    bytes: None,
-                });
-            } else if !console.quiet {
-                stdout_text(&crate::diff::unified(
-                    &pair,
-                    DiffStyle {
-                        context: 3,
-                        color: console.stdout_color(),
-                    },
-                ));
-            }
-            return Exit::Differences;
-        }
-        return Exit::Success;
+        return report_differences(console, std::slice::from_ref(&pair), style, false, args);
     }
-    let Some(policy) = policy else {
-        if old.is_some() && !console.quiet {
+    let Some(policy) = &pair.new else {
+        if pair.old.is_some() && !console.quiet {
             // Not deployc's to remove: nothing records that it wrote this file.
             say!(
                 "note: `{}` makes no AWS call any more: its instance role needs no policy, and `{shown}` is no longer used",
@@ -1312,7 +1302,7 @@ fn iam_policy(
         }
         return Exit::Success;
     };
-    let kind = change.unwrap_or(ChangeKind::Unchanged);
+    let change = pair.change();
     if change.is_some() {
         let written = file
             .parent()
@@ -1324,18 +1314,16 @@ fn iam_policy(
             return Exit::Io;
         }
     }
+    let verb = change.unwrap_or(ChangeKind::Unchanged).past_tense();
     if args.message_format == MessageFormat::Json {
         console.record(&FileRecord {
             kind: "render",
             path: &shown,
-            change: kind.past_tense(),
+            change: verb,
             bytes: Some(policy.len()),
         });
     } else {
-        console.result(
-            kind.past_tense(),
-            &format!("{shown} ({})", human_size(policy.len())),
-        );
+        console.result(verb, &format!("{shown} ({})", human_size(policy.len())));
     }
     Exit::Success
 }
