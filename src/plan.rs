@@ -623,7 +623,14 @@ fn download(
 }
 
 /// The host's distribution, what it installs from packages and what it downloads.
-fn host_plan(spec: &Spec, host: &crate::model::Host, state_dir: &str, units: &Units) -> HostPlan {
+/// `env_file`: the project's env-file on the host, which the bootstrap writes from SSM.
+fn host_plan(
+    spec: &Spec,
+    host: &crate::model::Host,
+    state_dir: &str,
+    units: &Units,
+    env_file: Option<&AbsPath>,
+) -> HostPlan {
     let distro = DISTROS
         .iter()
         .find(|d| d.os == *host.os)
@@ -701,7 +708,13 @@ fn host_plan(spec: &Spec, host: &crate::model::Host, state_dir: &str, units: &Un
             branch: r.branch.to_string(),
             token_parameter: r.token.as_ref().map(|t| t.parameter().to_owned()),
         }),
-        env_file: None,
+        env_file: host.env_file.as_ref().and_then(|from| {
+            env_file.map(|path| EnvFilePlan {
+                parameter: from.parameter().to_owned(),
+                path: path.to_string(),
+                dir: parent(path),
+            })
+        }),
         uses_ssm,
         gzip: *host.gzip,
     }
@@ -1046,16 +1059,10 @@ pub fn plan(spec: &Spec, spec_file: &str) -> Plan {
             unit_args,
         }
     });
-    let host = spec.host.as_ref().map(|h| HostPlan {
-        env_file: h.env_file.as_ref().and_then(|from| {
-            env_file.as_ref().map(|path| EnvFilePlan {
-                parameter: from.parameter().to_owned(),
-                path: path.to_string(),
-                dir: parent(path),
-            })
-        }),
-        ..host_plan(spec, h, &state_dir, &units)
-    });
+    let host = spec
+        .host
+        .as_ref()
+        .map(|h| host_plan(spec, h, &state_dir, &units, env_file.as_ref()));
 
     let iam = iam_plan(spec);
     let cloudwatch = spec.cloudwatch.as_ref().map(|cw| {
